@@ -1,0 +1,463 @@
+/*
+ * The app layer: dispatch from h2o to routes, FastAPI-shaped errors, lifespan hooks, per-worker
+ * resources, request helpers, the JSON error filter and the access log.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "app.h"
+#include "json.h"
+#include "reqid.h"
+#include "worker.h"
+
+#define H2API_APP_MAX_HOOKS 32
+
+typedef struct st_h2api_hook_t {
+    int per_worker;
+    h2api_lifespan_cb startup;
+    h2api_lifespan_cb shutdown;
+    void *data;
+} h2api_hook_t;
+
+struct st_h2api_app_t {
+    const h2api_conf_t *conf;
+    h2api_router_t router;
+    const h2api_route_t **routes;
+    size_t num_routes;
+    h2api_hook_t hooks[H2API_APP_MAX_HOOKS];
+    size_t num_hooks;
+    size_t num_started; /* process-wide startup hooks that succeeded */
+};
+
+typedef struct st_h2api_dispatcher_t {
+    h2o_handler_t super;
+    h2api_app_t *app;
+} h2api_dispatcher_t;
+
+static const h2o_iovec_t content_type_json = {H2O_STRLIT("application/json")};
+
+/* ---- app object ---- */
+
+h2api_app_t *h2api_app_create(const h2api_conf_t *conf)
+{
+    h2api_app_t *app = h2o_mem_alloc(sizeof(*app));
+    *app = (h2api_app_t){.conf = conf};
+    h2api_router_init(&app->router);
+    return app;
+}
+
+void h2api_app_destroy(h2api_app_t *app)
+{
+    h2api_router_dispose(&app->router);
+    free(app->routes);
+    free(app);
+}
+
+const h2api_conf_t *h2api_app_conf(h2api_app_t *app)
+{
+    return app->conf;
+}
+
+int h2api_app_add_route(h2api_app_t *app, const h2api_route_t *route)
+{
+    int ret;
+    if ((ret = h2api_router_add(&app->router, route->methods, route->pattern, (void *)route)) != 0)
+        return ret;
+    app->routes = h2o_mem_realloc(app->routes, sizeof(*app->routes) * (app->num_routes + 1));
+    app->routes[app->num_routes++] = route;
+    return 0;
+}
+
+int h2api_app_add_routes(h2api_app_t *app, const h2api_route_t *routes, size_t num_routes)
+{
+    for (size_t i = 0; i != num_routes; ++i) {
+        int ret;
+        if ((ret = h2api_app_add_route(app, routes + i)) != 0)
+            return ret;
+    }
+    return 0;
+}
+
+const h2api_route_t *const *h2api_app_routes(h2api_app_t *app, size_t *num_routes)
+{
+    *num_routes = app->num_routes;
+    return app->routes;
+}
+
+void h2api_app_on_lifespan(h2api_app_t *app, int per_worker, h2api_lifespan_cb startup, h2api_lifespan_cb shutdown, void *data)
+{
+    if (app->num_hooks == H2API_APP_MAX_HOOKS) {
+        fprintf(stderr, "h2api: more than %d lifespan hooks\n", H2API_APP_MAX_HOOKS);
+        abort();
+    }
+    app->hooks[app->num_hooks++] = (h2api_hook_t){per_worker, startup, shutdown, data};
+}
+
+static int run_startup(h2api_app_t *app, h2api_worker_t *worker, size_t *num_started, char *errbuf, size_t errlen)
+{
+    int per_worker = worker != NULL;
+    for (*num_started = 0; *num_started != app->num_hooks; ++*num_started) {
+        h2api_hook_t *hook = app->hooks + *num_started;
+        int ret;
+        if (hook->per_worker != per_worker || hook->startup == NULL)
+            continue;
+        if ((ret = hook->startup(app, worker, hook->data, errbuf, errlen)) != 0)
+            return ret;
+    }
+    return 0;
+}
+
+static void run_shutdown(h2api_app_t *app, h2api_worker_t *worker, size_t num_started)
+{
+    int per_worker = worker != NULL;
+    char errbuf[256];
+    while (num_started-- != 0) {
+        h2api_hook_t *hook = app->hooks + num_started;
+        if (hook->per_worker == per_worker && hook->shutdown != NULL)
+            hook->shutdown(app, worker, hook->data, errbuf, sizeof(errbuf));
+    }
+}
+
+int h2api_app_startup(h2api_app_t *app, char *errbuf, size_t errlen)
+{
+    int ret = run_startup(app, NULL, &app->num_started, errbuf, errlen);
+    if (ret != 0)
+        run_shutdown(app, NULL, app->num_started);
+    return ret;
+}
+
+void h2api_app_shutdown(h2api_app_t *app)
+{
+    run_shutdown(app, NULL, app->num_hooks);
+}
+
+int h2api_app_worker_startup(h2api_app_t *app, h2api_worker_t *worker, char *errbuf, size_t errlen)
+{
+    size_t num_started;
+    int ret = run_startup(app, worker, &num_started, errbuf, errlen);
+    if (ret != 0)
+        run_shutdown(app, worker, num_started);
+    return ret;
+}
+
+void h2api_app_worker_shutdown(h2api_app_t *app, h2api_worker_t *worker)
+{
+    run_shutdown(app, worker, app->num_hooks);
+}
+
+/* ---- worker accessors ---- */
+
+h2o_context_t *h2api_worker_ctx(h2api_worker_t *worker)
+{
+    return &worker->ctx;
+}
+
+unsigned h2api_worker_index(h2api_worker_t *worker)
+{
+    return worker->index;
+}
+
+h2api_app_t *h2api_worker_app(h2api_worker_t *worker)
+{
+    return worker->app;
+}
+
+int h2api_worker_is_draining(h2api_worker_t *worker)
+{
+    return worker->draining;
+}
+
+void h2api_worker_set_resource(h2api_worker_t *worker, const char *name, void *resource)
+{
+    for (size_t i = 0; i != worker->num_resources; ++i) {
+        if (strcmp(worker->resources[i].name, name) == 0) {
+            worker->resources[i].value = resource;
+            return;
+        }
+    }
+    if (worker->num_resources == H2API_WORKER_MAX_RESOURCES) {
+        fprintf(stderr, "h2api: more than %d worker resources\n", H2API_WORKER_MAX_RESOURCES);
+        abort();
+    }
+    worker->resources[worker->num_resources].name = name;
+    worker->resources[worker->num_resources++].value = resource;
+}
+
+void *h2api_worker_resource(h2api_worker_t *worker, const char *name)
+{
+    for (size_t i = 0; i != worker->num_resources; ++i)
+        if (strcmp(worker->resources[i].name, name) == 0)
+            return worker->resources[i].value;
+    return NULL;
+}
+
+/* ---- responses ---- */
+
+static void send_json_req(h2o_req_t *req, int status, h2o_iovec_t body)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    req->res.status = status;
+    req->res.reason = "";
+    req->res.content_length = body.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type_json.base, content_type_json.len);
+    h2o_start_response(req, &generator);
+    h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+}
+
+void h2api_send_json(h2api_request_t *r, int status, const char *body, size_t len)
+{
+    send_json_req(r->req, status, h2o_strdup(&r->req->pool, body, len));
+}
+
+void h2api_send_error_req(h2o_req_t *req, int status, const char *detail)
+{
+    send_json_req(req, status, h2api_json_detail(&req->pool, detail));
+}
+
+void h2api_send_error(h2api_request_t *r, int status, const char *detail)
+{
+    h2api_send_error_req(r->req, status, detail);
+}
+
+/* ---- request helpers ---- */
+
+h2o_iovec_t h2api_request_body(h2api_request_t *r)
+{
+    return r->req->entity.base != NULL ? r->req->entity : h2o_iovec_init("", 0);
+}
+
+int h2api_request_query(h2api_request_t *r, const char *name, h2o_iovec_t *value)
+{
+    h2o_req_t *req = r->req;
+    if (req->query_at == SIZE_MAX)
+        return 0;
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    size_t name_len = strlen(name);
+    while (p < end) {
+        const char *amp = memchr(p, '&', end - p), *pair_end = amp != NULL ? amp : end;
+        const char *eq = memchr(p, '=', pair_end - p), *key_end = eq != NULL ? eq : pair_end;
+        char *key = h2o_mem_alloc_pool(&req->pool, key_end - p + 1);
+        long key_len = h2api_percent_decode(p, key_end - p, key, 1);
+        if (key_len == (long)name_len && memcmp(key, name, name_len) == 0) {
+            const char *v = eq != NULL ? eq + 1 : pair_end;
+            char *buf = h2o_mem_alloc_pool(&req->pool, pair_end - v + 1);
+            long len = h2api_percent_decode(v, pair_end - v, buf, 1);
+            if (len < 0)
+                return -1;
+            *value = h2o_iovec_init(buf, len);
+            return 1;
+        }
+        p = pair_end + 1;
+    }
+    return 0;
+}
+
+const h2api_param_t *h2api_request_param(h2api_request_t *r, const char *name)
+{
+    for (size_t i = 0; i != r->num_params; ++i)
+        if (strcmp(r->params[i].name, name) == 0)
+            return r->params + i;
+    return NULL;
+}
+
+h2o_iovec_t h2api_request_header(h2api_request_t *r, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
+    return i >= 0 ? r->req->headers.entries[i].value : h2o_iovec_init(NULL, 0);
+}
+
+/* ---- dispatch ---- */
+
+static void on_request_dispose(void *_worker)
+{
+    h2api_worker_t *worker = *(h2api_worker_t **)_worker;
+    --worker->num_requests_in_flight;
+}
+
+static h2o_iovec_t assign_request_id(h2api_worker_t *worker, h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    h2o_iovec_t id;
+    if (i >= 0 && h2api_request_id_is_sane(req->headers.entries[i].value.base, req->headers.entries[i].value.len)) {
+        id = req->headers.entries[i].value;
+    } else {
+        char *buf = h2o_mem_alloc_pool(&req->pool, 33);
+        h2api_request_id_generate(worker->rng, buf);
+        id = h2o_iovec_init(buf, 32);
+    }
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id.base, id.len);
+    return id;
+}
+
+static void send_health(h2o_req_t *req, h2api_worker_t *worker, int is_ready)
+{
+    if (!is_ready) {
+        send_json_req(req, 200, h2o_iovec_init(H2O_STRLIT("{\"status\":\"ok\"}")));
+    } else if (worker->ready && !worker->draining) {
+        send_json_req(req, 200, h2o_iovec_init(H2O_STRLIT("{\"status\":\"ready\"}")));
+    } else {
+        send_json_req(req, 503, h2o_iovec_init(H2O_STRLIT("{\"status\":\"not ready\"}")));
+    }
+}
+
+static void send_match_error(h2o_req_t *req, const h2api_match_t *match)
+{
+    switch (match->status) {
+    case H2API_MATCH_NOT_FOUND:
+        send_json_req(req, 404, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Not Found\"}")));
+        break;
+    case H2API_MATCH_METHOD_NOT_ALLOWED: {
+        char allow[128];
+        size_t len = h2api_methods_to_allow(match->allowed, allow, sizeof(allow));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, h2o_strdup(&req->pool, allow, len).base, len);
+        send_json_req(req, 405, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Method Not Allowed\"}")));
+    } break;
+    case H2API_MATCH_BAD_PARAM: {
+        /* pydantic v2's int_parsing error, as FastAPI answers it */
+        h2o_iovec_t name = h2api_json_quote(&req->pool, match->bad_param, strlen(match->bad_param));
+        h2o_iovec_t input = h2api_json_quote(&req->pool, match->bad_value, strlen(match->bad_value));
+        h2o_iovec_t body = h2o_concat(
+            &req->pool, h2o_iovec_init(H2O_STRLIT("{\"detail\":[{\"type\":\"int_parsing\",\"loc\":[\"path\",")), name,
+            h2o_iovec_init(H2O_STRLIT("],\"msg\":\"Input should be a valid integer, unable to parse string as an integer\",\"input\":")),
+            input, h2o_iovec_init(H2O_STRLIT("}]}")));
+        send_json_req(req, 422, body);
+    } break;
+    default:
+        send_json_req(req, 400, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Invalid path\"}")));
+        break;
+    }
+}
+
+static size_t header_bytes(h2o_req_t *req)
+{
+    size_t total = req->input.path.len + req->input.method.len;
+    for (size_t i = 0; i != req->headers.size; ++i)
+        total += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    return total;
+}
+
+static int on_req(h2o_handler_t *_self, h2o_req_t *req)
+{
+    h2api_dispatcher_t *self = (void *)_self;
+    h2api_app_t *app = self->app;
+    h2api_worker_t *worker = h2api__worker_of(req->conn->ctx);
+
+    h2o_iovec_t request_id = assign_request_id(worker, req);
+
+    if (header_bytes(req) > app->conf->limits.max_header_bytes) {
+        send_json_req(req, 431, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Request Header Fields Too Large\"}")));
+        return 0;
+    }
+
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    unsigned method = h2api_method_from_string(req->method.base, req->method.len);
+    int is_get = method == H2API_METHOD_GET || method == H2API_METHOD_HEAD;
+    if (is_get && h2o_memis(req->path.base, path_len, H2O_STRLIT("/healthz"))) {
+        send_health(req, worker, 0);
+        return 0;
+    }
+    if (is_get && h2o_memis(req->path.base, path_len, H2O_STRLIT("/readyz"))) {
+        send_health(req, worker, 1);
+        return 0;
+    }
+
+    h2api_match_t *match = h2o_mem_alloc_pool(&req->pool, sizeof(*match));
+    h2api_router_match(&app->router, method, req->path.base, path_len, match);
+    if (match->status != H2API_MATCH_OK) {
+        send_match_error(req, match);
+        return 0;
+    }
+
+    h2api_request_t *r = h2o_mem_alloc_pool(&req->pool, sizeof(*r));
+    *r = (h2api_request_t){.req = req,
+                           .worker = worker,
+                           .route = match->route->data,
+                           .params = match->params,
+                           .num_params = match->num_params,
+                           .request_id = request_id};
+    h2api_worker_t **tracker = h2o_mem_alloc_shared(&req->pool, sizeof(*tracker), on_request_dispose);
+    *tracker = worker;
+    ++worker->num_requests_in_flight;
+
+    if (r->route->handler(r) != 0 && req->_generator == NULL)
+        send_json_req(req, 500, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Internal Server Error\"}")));
+    return 0;
+}
+
+/* ---- errors raised by libh2o itself (413, 400, 417, 502...) turned into JSON ---- */
+
+typedef struct st_h2api_json_error_ostream_t {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+    int sent;
+} h2api_json_error_ostream_t;
+
+static void json_error_do_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    h2api_json_error_ostream_t *self = (void *)_self;
+    h2o_iovec_t out = self->sent ? h2o_iovec_init(NULL, 0) : self->body;
+    self->sent = 1;
+    h2o_ostream_send_next(&self->super, req, &out, out.len != 0 ? 1 : 0, state);
+}
+
+static void on_setup_json_error(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    ssize_t i;
+    /* h2o_send_error_generic answers text/plain; charset=utf-8: that is the signature of an
+     * error that libh2o raised itself; our handlers always answer application/json */
+    if (req->res.status >= 400 && (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) >= 0 &&
+        h2o_memis(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len,
+                  H2O_STRLIT("text/plain; charset=utf-8"))) {
+        const char *reason = req->res.reason != NULL && req->res.reason[0] != '\0' ? req->res.reason : "Error";
+        h2api_json_error_ostream_t *os = (void *)h2o_add_ostream(req, sizeof(*os), slot);
+        os->body = h2api_json_detail(&req->pool, reason);
+        os->sent = 0;
+        os->super.do_send = json_error_do_send;
+        req->res.headers.entries[i].value = content_type_json;
+        req->res.content_length = os->body.len;
+        slot = &os->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* ---- access log: one line per request on stdout ---- */
+
+static void log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    char line[1024];
+    double ms = 0;
+    if (req->timestamps.response_end_at.tv_sec != 0)
+        ms = (req->timestamps.response_end_at.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000.0 +
+             (req->timestamps.response_end_at.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000.0;
+    ssize_t i = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    h2o_iovec_t rid = i >= 0 ? req->res.headers.entries[i].value : h2o_iovec_init(H2O_STRLIT("-"));
+    h2o_iovec_t method = req->input.method.base != NULL ? req->input.method : h2o_iovec_init(H2O_STRLIT("-"));
+    h2o_iovec_t path = req->input.path.base != NULL ? req->input.path : h2o_iovec_init(H2O_STRLIT("-"));
+    const char *proto = req->version >= 0x200 ? "HTTP/2" : req->version == 0x101 ? "HTTP/1.1" : "HTTP/1.0";
+    int n = snprintf(line, sizeof(line), "%.*s %.*s %s %d %zu %.3fms %.*s\n", (int)(method.len > 16 ? 16 : method.len),
+                     method.base, (int)(path.len > 512 ? 512 : path.len), path.base, proto, req->res.status, req->bytes_sent, ms,
+                     (int)rid.len, rid.base);
+    if (n > 0 && write(STDOUT_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0) {
+        /* stdout gone: nothing useful to do */
+    }
+}
+
+void h2api_app_register_host(h2api_app_t *app, h2o_hostconf_t *hostconf)
+{
+    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+    h2api_dispatcher_t *dispatcher = (void *)h2o_create_handler(pathconf, sizeof(*dispatcher));
+    dispatcher->super.on_req = on_req;
+    dispatcher->app = app;
+
+    h2o_pathconf_t *pathconfs[] = {pathconf, &hostconf->fallback_path};
+    for (size_t i = 0; i != 2; ++i) {
+        h2o_filter_t *filter = h2o_create_filter(pathconfs[i], sizeof(*filter));
+        filter->on_setup_ostream = on_setup_json_error;
+        if (app->conf == NULL || app->conf->log.access_log) {
+            h2o_logger_t *logger = h2o_create_logger(pathconfs[i], sizeof(*logger));
+            logger->log_access = log_access;
+        }
+    }
+}

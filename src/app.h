@@ -1,0 +1,153 @@
+/*
+ * The app interface (ASGI-like): a route table with typed path parameters, lifespan hooks,
+ * per-worker resources injected into handlers (FastAPI's `Depends`), and the helpers handlers
+ * use to read the request and send JSON.
+ *
+ * One h2o handler sits at "/" of a host and dispatches to the app's routes. 404, 405 and 422
+ * are answered here in FastAPI's JSON shapes. Everything a request touches lives on its
+ * worker's loop: handlers never lock.
+ */
+#ifndef h2api__app_h
+#define h2api__app_h
+
+#include <h2o.h>
+#include "conf.h"
+#include "router.h"
+#include "reqid.h"
+
+typedef struct st_h2api_app_t h2api_app_t;
+typedef struct st_h2api_worker_t h2api_worker_t;
+typedef struct st_h2api_request_t h2api_request_t;
+
+/**
+ * A route handler. Runs on the worker's loop. It must answer exactly once, now or later
+ * (h2api_send_json, h2api_send_error, or h2o_start_response/h2o_send for streaming).
+ * Returning non-zero answers 500 {"detail":"Internal Server Error"} if nothing was sent.
+ */
+typedef int (*h2api_handler_cb)(h2api_request_t *r);
+
+/** A route: `{methods, pattern, handler, summary}`; declared in routes/ and kept for OpenAPI. */
+typedef struct st_h2api_route_t {
+    unsigned methods;        /* H2API_METHOD_* bits */
+    const char *pattern;     /* e.g. "/v1/posts/{post_id:int}" */
+    h2api_handler_cb handler;
+    const char *summary;     /* one line for docs; may be NULL */
+    const char *body_schema; /* JSON Schema text of the body, or NULL */
+} h2api_route_t;
+
+/** The request object a handler receives; lives in req->pool. */
+struct st_h2api_request_t {
+    h2o_req_t *req;
+    h2api_worker_t *worker;
+    const h2api_route_t *route;
+    h2api_param_t *params; /* in req->pool */
+    size_t num_params;
+    h2o_iovec_t request_id; /* the X-Request-ID of this request (kept from the client or made) */
+};
+
+/**
+ * A lifespan hook. `worker` is NULL for process-wide hooks. Startup hooks return 0, or a
+ * negative errno to stop the server (with `errbuf` holding the reason); shutdown hook
+ * results are ignored.
+ */
+typedef int (*h2api_lifespan_cb)(h2api_app_t *app, h2api_worker_t *worker, void *data, char *errbuf, size_t errlen);
+
+/** Creates an app bound to `conf` (borrowed, must outlive the app). */
+h2api_app_t *h2api_app_create(const h2api_conf_t *conf);
+
+/** Frees the app and its route table. */
+void h2api_app_destroy(h2api_app_t *app);
+
+/** The config the app was created with (read-only). */
+const h2api_conf_t *h2api_app_conf(h2api_app_t *app);
+
+/**
+ * Registers `route` (static storage, not copied).
+ * @return 0, or the router's -EINVAL / -EEXIST (a bad or duplicate pattern: a bug in routes/).
+ */
+int h2api_app_add_route(h2api_app_t *app, const h2api_route_t *route);
+
+/** Registers `num_routes` routes of the array `routes` (static storage); stops at the first error. */
+int h2api_app_add_routes(h2api_app_t *app, const h2api_route_t *routes, size_t num_routes);
+
+/** The route table, in registration order (for OpenAPI and tests). */
+const h2api_route_t *const *h2api_app_routes(h2api_app_t *app, size_t *num_routes);
+
+/**
+ * Registers lifespan hooks. `per_worker` 0: once per process, on the main thread before
+ * workers start (startup) / after they stop (shutdown). `per_worker` 1: once per worker, on the
+ * worker's thread, before it accepts (startup) / after it drained (shutdown). Startup hooks
+ * run in registration order, shutdown hooks in reverse. Either hook may be NULL.
+ */
+void h2api_app_on_lifespan(h2api_app_t *app, int per_worker, h2api_lifespan_cb startup, h2api_lifespan_cb shutdown, void *data);
+
+/** Runs the process-wide startup hooks; on failure runs the shutdown hooks of those that succeeded. */
+int h2api_app_startup(h2api_app_t *app, char *errbuf, size_t errlen);
+/** Runs the process-wide shutdown hooks in reverse order. */
+void h2api_app_shutdown(h2api_app_t *app);
+/** Runs the per-worker startup hooks for `worker`; same contract as h2api_app_startup. */
+int h2api_app_worker_startup(h2api_app_t *app, h2api_worker_t *worker, char *errbuf, size_t errlen);
+/** Runs the per-worker shutdown hooks for `worker` in reverse order. */
+void h2api_app_worker_shutdown(h2api_app_t *app, h2api_worker_t *worker);
+
+/**
+ * Registers the app's dispatcher (and the JSON error filter and access logger) on `hostconf`'s
+ * "/" path. Call before the global config is frozen (before workers start).
+ */
+void h2api_app_register_host(h2api_app_t *app, h2o_hostconf_t *hostconf);
+
+/* ---- per-worker resources (dependency injection) ---- */
+
+/** The worker's h2o context (its loop is ctx->loop). */
+h2o_context_t *h2api_worker_ctx(h2api_worker_t *worker);
+/** The worker's index, 0..workers-1. */
+unsigned h2api_worker_index(h2api_worker_t *worker);
+/** The app the worker serves. */
+h2api_app_t *h2api_worker_app(h2api_worker_t *worker);
+/** 1 while the worker drains after SIGTERM (then /readyz answers 503). */
+int h2api_worker_is_draining(h2api_worker_t *worker);
+
+/**
+ * Stores a per-worker resource under `name` (a static string), replacing any previous one.
+ * Typically called by a per-worker startup hook; the hook's shutdown twin destroys it.
+ */
+void h2api_worker_set_resource(h2api_worker_t *worker, const char *name, void *resource);
+/** Returns the resource stored under `name`, or NULL. */
+void *h2api_worker_resource(h2api_worker_t *worker, const char *name);
+
+/* ---- request helpers ---- */
+
+/**
+ * Sends `body` (`len` bytes of JSON, copied into req->pool unless it is static) with
+ * Content-Type application/json and a Content-Length.
+ */
+void h2api_send_json(h2api_request_t *r, int status, const char *body, size_t len);
+
+/** Sends `{"detail": detail}` with `status`; `detail` is JSON-escaped. */
+void h2api_send_error(h2api_request_t *r, int status, const char *detail);
+
+/**
+ * Same as h2api_send_error for a bare h2o request (used where no h2api_request_t exists, e.g.
+ * by the demo upstream or before routing).
+ */
+void h2api_send_error_req(h2o_req_t *req, int status, const char *detail);
+
+/**
+ * Returns the request body. h2o 2.2.5 buffers it whole before the handler runs and refuses
+ * bodies over limits.max_body_bytes with 413 (made JSON by the app's error filter).
+ */
+h2o_iovec_t h2api_request_body(h2api_request_t *r);
+
+/**
+ * Finds query parameter `name` and percent-decodes its value (`+` is a space) into req->pool.
+ * @return 1 and *value (NUL-terminated) if present, 0 if absent, -1 if its escape is malformed.
+ */
+int h2api_request_query(h2api_request_t *r, const char *name, h2o_iovec_t *value);
+
+/** Returns the path parameter `name` or NULL. */
+const h2api_param_t *h2api_request_param(h2api_request_t *r, const char *name);
+
+/** Returns the value of request header `name` (lower-case) or {NULL, 0}. */
+h2o_iovec_t h2api_request_header(h2api_request_t *r, const char *name);
+
+#endif

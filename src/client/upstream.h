@@ -1,0 +1,128 @@
+/*
+ * The outbound client pool: the equivalent of one long-lived httpx.AsyncClient per named
+ * upstream, per worker. A per-worker startup hook creates the worker's h2api_client_t (all
+ * configured upstreams) and a shutdown hook destroys it; handlers reach it through the worker
+ * (h2api_client_of) and never share it across threads.
+ *
+ * A call is tied to a memory pool (normally the downstream request's req->pool): it is
+ * allocated there with h2o_mem_alloc_shared, and disposing of the pool cancels the call (its
+ * connection is closed, it leaves the wait queue), after which its callback is never called.
+ */
+#ifndef h2api__client_upstream_h
+#define h2api__client_upstream_h
+
+#include <h2o.h>
+#include "conf.h"
+
+typedef struct st_h2api_client_t h2api_client_t;
+typedef struct st_h2api_upstream_t h2api_upstream_t;
+
+/* ---- error constants (compared by address); each maps to a downstream status ---- */
+extern const char h2api_err_connect[];            /* 502: connection refused, DNS failure, TLS handshake failure */
+extern const char h2api_err_connect_timeout[];    /* 504 */
+extern const char h2api_err_first_byte_timeout[]; /* 504: no complete response head in time */
+extern const char h2api_err_io_timeout[];         /* 504: a read or write stalled */
+extern const char h2api_err_timeout[];            /* 504: the whole-call deadline (timeout_ms) passed */
+extern const char h2api_err_pool_timeout[];       /* 503: no free connection within pool_timeout_ms */
+extern const char h2api_err_pool_full[];          /* 503: the wait queue is full */
+extern const char h2api_err_protocol[];           /* 502: malformed response, connection closed mid-response */
+extern const char h2api_err_body_too_large[];     /* 502: response body over max_response_bytes */
+extern const char h2api_err_circuit_open[];       /* 503 */
+extern const char h2api_err_rate_limited[];       /* 503 */
+extern const char h2api_err_cancelled[];          /* never reaches a callback: the downstream request is gone */
+
+/**
+ * Maps an error constant to the downstream status a handler answers with: 502 (bad gateway),
+ * 503 (service unavailable: our own limits) or 504 (gateway timeout), per RFC 9110 §15.6.
+ * Unknown strings map to 502.
+ */
+int h2api_client_error_status(const char *errstr);
+
+/** A short human-readable sentence for an error constant, for `{"detail": ...}` bodies. */
+const char *h2api_client_error_detail(const char *errstr);
+
+/** An outbound request. All memory is the caller's and must live until the call is started. */
+typedef struct st_h2api_call_req_t {
+    h2o_iovec_t method;   /* "GET", ...; idempotent methods (RFC 9110 §9.2.2) may be retried */
+    h2o_iovec_t path;     /* origin-form, starting with '/', query included; the upstream's path prefix is prepended */
+    const h2o_header_t *headers; /* extra request headers (the upstream's defaults are added first) */
+    size_t num_headers;
+    h2o_iovec_t body;     /* sent with Content-Length when body.base != NULL */
+} h2api_call_req_t;
+
+/** A buffered response; everything lives in the call's pool. */
+typedef struct st_h2api_call_res_t {
+    int status;
+    const h2o_header_t *headers; /* names lower-cased; known ones point to H2O_TOKEN_* */
+    size_t num_headers;
+    h2o_iovec_t body;
+} h2api_call_res_t;
+
+/**
+ * Completion of a buffered call: runs once, on the worker's loop, never from inside
+ * h2api_upstream_call. `errstr` is NULL and `res` set on success (any HTTP status, including
+ * 4xx/5xx after retries ran out); otherwise `errstr` is one of the constants above and `res` is NULL.
+ */
+typedef void (*h2api_call_done_cb)(void *data, const char *errstr, const h2api_call_res_t *res);
+
+/**
+ * Creates the client of one worker: one h2api_upstream_t per configured upstream.
+ * @param ctx   the worker's h2o context (its loop drives every call)
+ * @param conf  read-only config (borrowed; outlives the client)
+ * @return the client, or NULL with a message in errbuf (an unusable TLS setting such as a bad ca_file).
+ */
+h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf, char *errbuf, size_t errlen);
+
+/**
+ * Destroys the client: closes idle keep-alive connections. Calls still in flight must have
+ * been cancelled (their pools disposed) before; the server's drain guarantees that.
+ */
+void h2api_client_destroy(h2api_client_t *client);
+
+/**
+ * Lifespan hooks that give every worker its client (the httpx.AsyncClient of FastAPI's lifespan):
+ * the startup hook creates it on the worker's loop and stores it as the worker resource
+ * "client"; the shutdown hook destroys it. Register them with
+ * h2api_app_on_lifespan(app, 1, h2api_client_worker_startup, h2api_client_worker_shutdown, NULL).
+ */
+struct st_h2api_app_t;
+struct st_h2api_worker_t;
+int h2api_client_worker_startup(struct st_h2api_app_t *app, struct st_h2api_worker_t *worker, void *data, char *errbuf,
+                                size_t errlen);
+int h2api_client_worker_shutdown(struct st_h2api_app_t *app, struct st_h2api_worker_t *worker, void *data, char *errbuf,
+                                 size_t errlen);
+
+/** Returns the upstream named `name` (NULL: the default upstream), or NULL if there is none. */
+h2api_upstream_t *h2api_client_upstream(h2api_client_t *client, const char *name);
+
+/** The upstream's config. */
+const h2api_conf_upstream_t *h2api_upstream_conf(h2api_upstream_t *up);
+
+/**
+ * Sends `creq` to `up` and calls `cb` once with the buffered response or an error.
+ * The call waits for a free connection when max_connections are busy (at most
+ * pool_timeout_ms), reuses keep-alive connections (h2o_socketpool), and retries idempotent
+ * methods on connect errors, timeouts before the response head and the retry statuses, with
+ * exponential backoff and full jitter (retry.* in the config).
+ * @param pool  owner of the call and of every byte of the response (normally &req->pool);
+ *              disposing of it cancels the call and `cb` is never called
+ * @return 0 if started; -ENOMEM never (allocation failure aborts).
+ */
+int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb,
+                        void *data);
+
+/** Per-upstream, per-worker counters (read on the worker's thread). */
+typedef struct st_h2api_upstream_stats_t {
+    uint64_t requests;       /* calls started */
+    uint64_t attempts;       /* HTTP requests sent, retries included */
+    uint64_t retries;
+    uint64_t errors;         /* calls that ended with an errstr */
+    size_t in_flight;        /* attempts holding a connection */
+    size_t queued;           /* calls waiting for a connection */
+    size_t connections_open; /* in use + idle, from the socket pool */
+} h2api_upstream_stats_t;
+
+/** Copies the upstream's counters into `stats`. */
+void h2api_upstream_get_stats(h2api_upstream_t *up, h2api_upstream_stats_t *stats);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * A worker: one thread with its own uv loop and h2o context. Internal to src/ (app.c and
+ * server.c); handlers see it only through the accessors in app.h.
+ */
+#ifndef h2api__worker_h
+#define h2api__worker_h
+
+#include <pthread.h>
+#include <uv.h>
+#include <h2o.h>
+#include "app.h"
+
+#define H2API_WORKER_MAX_RESOURCES 16
+
+struct st_h2api_worker_t {
+    h2o_context_t ctx; /* first: h2api__worker_of(req->conn->ctx) relies on it */
+    uv_loop_t loop;
+    unsigned index;
+    struct st_h2api_server_t *server;
+    h2api_app_t *app;
+    pthread_t thread;
+    int draining;
+    int ready;
+    uint64_t rng[2];               /* request-id generator state */
+    size_t num_connections;        /* accepted and not yet closed */
+    size_t num_requests_in_flight; /* dispatched to a route and not yet disposed */
+    struct {
+        const char *name;
+        void *value;
+    } resources[H2API_WORKER_MAX_RESOURCES];
+    size_t num_resources;
+};
+
+/** The worker that owns h2o context `ctx` (every context we create is a worker's first member). */
+static inline h2api_worker_t *h2api__worker_of(h2o_context_t *ctx)
+{
+    return (h2api_worker_t *)ctx;
+}
+
+#endif
