@@ -35,6 +35,8 @@ static void on_upstream_done(void *data, const char *errstr, const h2api_call_re
     get->on_ok(get->r, res);
 }
 
+static h2o_iovec_t request_id_name = {H2O_STRLIT("x-request-id")};
+
 void routes_upstream_get(h2api_request_t *r, h2o_iovec_t path, routes_upstream_ok_cb on_ok)
 {
     h2api_client_t *client = h2api_worker_resource(r->worker, "client");
@@ -45,7 +47,13 @@ void routes_upstream_get(h2api_request_t *r, h2o_iovec_t path, routes_upstream_o
     }
     routes_get_t *get = h2o_mem_alloc_pool(&r->req->pool, sizeof(*get));
     *get = (routes_get_t){r, on_ok};
-    h2api_call_req_t creq = {.method = h2o_iovec_init(H2O_STRLIT("GET")), .path = h2o_strdup(&r->req->pool, path.base, path.len)};
+    /* the request id goes upstream too, so that both access logs name the same request */
+    h2o_header_t *rid = h2o_mem_alloc_pool(&r->req->pool, sizeof(*rid));
+    *rid = (h2o_header_t){.name = &request_id_name, .value = r->request_id};
+    h2api_call_req_t creq = {.method = h2o_iovec_init(H2O_STRLIT("GET")),
+                             .path = h2o_strdup(&r->req->pool, path.base, path.len),
+                             .headers = rid,
+                             .num_headers = 1};
     h2api_upstream_call(up, &r->req->pool, &creq, on_upstream_done, get);
 }
 
@@ -62,7 +70,7 @@ void routes_send_upstream(h2api_request_t *r, const h2api_call_res_t *res)
     h2o_req_t *req = r->req;
     h2o_iovec_t body = res->body;
     req->res.status = 200;
-    req->res.reason = "OK";
+    req->res.reason = h2api_status_reason(200);
     req->res.content_length = body.len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
     h2o_start_response(req, &generator);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include "app.h"
 #include "json.h"
@@ -159,6 +160,11 @@ unsigned h2api_worker_index(h2api_worker_t *worker)
     return worker->index;
 }
 
+unsigned h2api_worker_count(h2api_worker_t *worker)
+{
+    return worker->num_workers;
+}
+
 h2api_app_t *h2api_worker_app(h2api_worker_t *worker)
 {
     return worker->app;
@@ -195,11 +201,35 @@ void *h2api_worker_resource(h2api_worker_t *worker, const char *name)
 
 /* ---- responses ---- */
 
+const char *h2api_status_reason(int status)
+{
+    /* RFC 9110 §15 reason phrases of the statuses h2api answers with */
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
 static void send_json_req(h2o_req_t *req, int status, h2o_iovec_t body)
 {
     static h2o_generator_t generator = {NULL, NULL};
     req->res.status = status;
-    req->res.reason = "";
+    req->res.reason = h2api_status_reason(status);
     req->res.content_length = body.len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type_json.base, content_type_json.len);
     h2o_start_response(req, &generator);
@@ -427,10 +457,10 @@ static void on_setup_json_error(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
     char line[1024];
-    double ms = 0;
-    if (req->timestamps.response_end_at.tv_sec != 0)
-        ms = (req->timestamps.response_end_at.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000.0 +
-             (req->timestamps.response_end_at.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000.0;
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    double ms = (now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000.0 +
+                (now.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000.0;
     ssize_t i = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
     h2o_iovec_t rid = i >= 0 ? req->res.headers.entries[i].value : h2o_iovec_init(H2O_STRLIT("-"));
     h2o_iovec_t method = req->input.method.base != NULL ? req->input.method : h2o_iovec_init(H2O_STRLIT("-"));

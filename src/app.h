@@ -102,6 +102,8 @@ void h2api_app_register_host(h2api_app_t *app, h2o_hostconf_t *hostconf);
 h2o_context_t *h2api_worker_ctx(h2api_worker_t *worker);
 /** The worker's index, 0..workers-1. */
 unsigned h2api_worker_index(h2api_worker_t *worker);
+/** How many workers the server runs (shares of per-process limits divide by it). */
+unsigned h2api_worker_count(h2api_worker_t *worker);
 /** The app the worker serves. */
 h2api_app_t *h2api_worker_app(h2api_worker_t *worker);
 /** 1 while the worker drains after SIGTERM (then /readyz answers 503). */
@@ -122,6 +124,9 @@ void *h2api_worker_resource(h2api_worker_t *worker, const char *name);
  * Content-Type application/json and a Content-Length.
  */
 void h2api_send_json(h2api_request_t *r, int status, const char *body, size_t len);
+
+/** The reason phrase of `status` (RFC 9110 §15), e.g. "Not Found"; a class phrase for others. Static. */
+const char *h2api_status_reason(int status);
 
 /** Sends `{"detail": detail}` with `status`; `detail` is JSON-escaped. */
 void h2api_send_error(h2api_request_t *r, int status, const char *detail);

@@ -27,7 +27,7 @@
 #include "conf.h"
 
 /* Bounds that catch typos; documented in config/h2api.yaml. */
-#define MAX_DURATION_MS 86400000ULL           /* one day */
+#define MAX_DURATION_MS 86400000ULL              /* one day */
 #define MAX_BUFFER_BYTES (1024ULL * 1024 * 1024) /* max_body_bytes, max_response_bytes: 1 GiB */
 #define MAX_WORKERS 1024
 #define MAX_CONNECTIONS_PER_WORKER 1048576
@@ -127,8 +127,8 @@ static int parse_size_text(const char *s, uint64_t min, uint64_t max, uint64_t *
     static const struct {
         const char *suffix;
         unsigned shift;
-    } suffixes[] = {{"", 0},     {"k", 10},   {"K", 10},   {"KiB", 10}, {"m", 20},
-                    {"M", 20},   {"MiB", 20}, {"g", 30},   {"G", 30},   {"GiB", 30}};
+    } suffixes[] = {{"", 0},   {"k", 10},   {"K", 10}, {"KiB", 10}, {"m", 20},
+                    {"M", 20}, {"MiB", 20}, {"g", 30}, {"G", 30},   {"GiB", 30}};
     const char *p = s;
     uint64_t v = 0;
     size_t i;
@@ -423,8 +423,8 @@ static int syntax_error(conf_reader_t *r)
         break;
     }
     if (r->parser.context != NULL)
-        set_msg(r->errbuf, r->errlen, "%s:%zu: YAML syntax error: %s (%s started on line %zu)", r->name, line,
-                r->parser.problem, r->parser.context, r->parser.context_mark.line + 1);
+        set_msg(r->errbuf, r->errlen, "%s:%zu: YAML syntax error: %s (%s at line %zu)", r->name, line, r->parser.problem,
+                r->parser.context, r->parser.context_mark.line + 1);
     else
         set_msg(r->errbuf, r->errlen, "%s:%zu: YAML syntax error: %s", r->name, line,
                 r->parser.problem != NULL ? r->parser.problem : "unknown error");
@@ -831,9 +831,10 @@ static int on_listen_entry(conf_reader_t *r, void *ctx, size_t key, int key_line
         if ((ret = read_map(r, listen_tls_keys, LISTEN_TLS_NUM, NULL, on_listen_tls, l)) != 0)
             return ret;
         if (l->tls_cert_file == NULL || l->tls_key_file == NULL)
-            return error_at(r, key_line, "%s", l->tls_cert_file != NULL  ? "cert is set but key is missing"
-                                               : l->tls_key_file != NULL ? "key is set but cert is missing"
-                                                                         : "needs cert and key");
+            return error_at(r, key_line, "%s",
+                            l->tls_cert_file != NULL  ? "cert is set but key is missing"
+                            : l->tls_key_file != NULL ? "key is set but cert is missing"
+                                                      : "needs cert and key");
         return 0;
     }
     return 0;
@@ -859,7 +860,8 @@ static int on_listen_item(conf_reader_t *r, void *ctx, size_t index)
         if ((ret = read_address(r, l)) != 0)
             return ret;
     } else {
-        return error_at(r, line, "expected \"host:port\" or a mapping with address and tls, got %s (IPv6 needs quotes: \"[::1]:8000\")",
+        return error_at(r, line,
+                        "expected \"host:port\" or a mapping with address and tls, got %s (IPv6 needs quotes: \"[::1]:8000\")",
                         describe(r, buf, sizeof(buf)));
     }
     for (size_t i = 0; i + 1 < conf->num_listens; ++i)
@@ -942,7 +944,7 @@ struct st_upstream_ctx_t {
 
 static int on_header_pair(conf_reader_t *r, void *ctx, const char *key, int key_line)
 {
-    static const char *const refused[] = {"connection", "keep-alive",     "proxy-connection", "te",
+    static const char *const refused[] = {"connection", "keep-alive",        "proxy-connection", "te",
                                           "trailer",    "transfer-encoding", "upgrade",          "content-length"};
     h2api_conf_upstream_t *up = ctx;
     h2api_conf_header_t *h;
@@ -1201,7 +1203,8 @@ static int finish_upstream(conf_reader_t *r, struct st_upstream_ctx_t *ctx)
         else if (retry_lines[RETRY_BACKOFF_BASE_MS] == 0)
             up->retry.backoff_base_ms = up->retry.backoff_cap_ms;
         else
-            return error_at(r, retry_lines[RETRY_BACKOFF_CAP_MS], "retry.backoff_cap_ms (%llu) is below retry.backoff_base_ms (%llu)",
+            return error_at(r, retry_lines[RETRY_BACKOFF_CAP_MS],
+                            "retry.backoff_cap_ms (%llu) is below retry.backoff_base_ms (%llu)",
                             (unsigned long long)up->retry.backoff_cap_ms, (unsigned long long)up->retry.backoff_base_ms);
     }
     return 0;

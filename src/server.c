@@ -43,6 +43,12 @@ typedef struct st_h2api_listener_conf_t {
     const char *label;        /* what it serves, for the log */
 } h2api_listener_conf_t;
 
+/* An accepted connection's libuv handle; h2o owns handle.data (its socket). */
+typedef struct st_h2api_conn_t {
+    uv_tcp_t handle;
+    h2api_worker_t *worker;
+} h2api_conn_t;
+
 typedef struct st_h2api_listener_t {
     uv_tcp_t handle;
     h2o_accept_ctx_t accept_ctx;
@@ -127,7 +133,7 @@ static SSL_CTX *create_server_ssl_ctx(const h2api_conf_listen_t *listen, char *e
                  listen->host, listen->port, listen->tls_key_file);
         goto Error;
     }
-    h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    h2o_ssl_register_alpn_protocols(ctx, h2o_alpn_protocols); /* h2, then http/1.1 */
     return ctx;
 Error:
     SSL_CTX_free(ctx);
@@ -240,9 +246,9 @@ Error:
 
 static void on_conn_close(uv_handle_t *handle)
 {
-    h2api_worker_t *worker = handle->data;
-    --worker->num_connections;
-    free(handle);
+    h2api_conn_t *conn = H2O_STRUCT_FROM_MEMBER(h2api_conn_t, handle, (uv_tcp_t *)handle);
+    --conn->worker->num_connections;
+    free(conn);
 }
 
 static void on_accept(uv_stream_t *_listener, int status)
@@ -251,21 +257,21 @@ static void on_accept(uv_stream_t *_listener, int status)
     h2api_worker_t *worker = listener->worker;
     if (status != 0)
         return;
-    uv_tcp_t *conn = h2o_mem_alloc(sizeof(*conn));
-    uv_tcp_init(_listener->loop, conn);
-    conn->data = worker;
-    if (uv_accept(_listener, (uv_stream_t *)conn) != 0) {
-        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+    h2api_conn_t *conn = h2o_mem_alloc(sizeof(*conn));
+    uv_tcp_init(_listener->loop, &conn->handle);
+    conn->worker = worker;
+    if (uv_accept(_listener, (uv_stream_t *)&conn->handle) != 0) {
+        uv_close((uv_handle_t *)&conn->handle, (uv_close_cb)free);
         return;
     }
     ++worker->num_connections;
     if (worker->num_connections > worker->server->conf->limits.max_connections_per_worker) {
         /* over the limit: refuse this one rather than let the kernel queue grow unseen */
-        uv_close((uv_handle_t *)conn, on_conn_close);
+        uv_close((uv_handle_t *)&conn->handle, on_conn_close);
         return;
     }
-    uv_tcp_nodelay(conn, 1);
-    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_conn_close);
+    uv_tcp_nodelay(&conn->handle, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&conn->handle, on_conn_close);
     h2o_accept(&listener->accept_ctx, sock);
 }
 
@@ -274,8 +280,11 @@ static void on_accept(uv_stream_t *_listener, int status)
 static void stop_worker_loop(h2api_worker_state_t *ws)
 {
     h2api_worker_t *w = &ws->w;
-    h2api_app_worker_shutdown(w->app, w);
-    h2o_context_request_shutdown(&w->ctx);
+    /* Per-worker shutdown hooks destroy what requests use (the client pool): they run only
+     * when no request is left. After the drain deadline the process exits with them still
+     * in flight, and their connections close with it. */
+    if (w->num_requests_in_flight == 0)
+        h2api_app_worker_shutdown(w->app, w);
     uv_stop(&w->loop);
 }
 
@@ -412,6 +421,7 @@ int h2api_server_run(h2api_server_t *server, char *errbuf, size_t errlen)
     for (unsigned i = 0; i != server->num_workers; ++i) {
         h2api_worker_state_t *ws = server->workers + i;
         ws->w.index = i;
+        ws->w.num_workers = server->num_workers;
         ws->w.server = server;
         ws->w.app = server->app;
         if (getrandom(ws->w.rng, sizeof(ws->w.rng), 0) != sizeof(ws->w.rng))

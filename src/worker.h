@@ -16,6 +16,7 @@ struct st_h2api_worker_t {
     h2o_context_t ctx; /* first: h2api__worker_of(req->conn->ctx) relies on it */
     uv_loop_t loop;
     unsigned index;
+    unsigned num_workers;
     struct st_h2api_server_t *server;
     h2api_app_t *app;
     pthread_t thread;

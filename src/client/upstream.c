@@ -1,34 +1,32 @@
 /*
- * The outbound pool, HTTP/1.1 transport over h2o's http1client and socket pool.
+ * The outbound pool's policy layer: one h2api_upstream_t per configured upstream per worker.
  *
  * Lifetime of a call (all on one worker's loop):
  *
- *   h2api_upstream_call ──► [WAITING in the queue, pool_timeout_ms] ──► RUNNING (one attempt:
- *   connect ─ connect_timeout_ms ─► send + head ─ first_byte_timeout_ms ─► body, io_timeout_ms
- *   per read) ──► done, or BACKOFF (full jitter) ──► RUNNING again ... ──► DONE.
+ *   h2api_upstream_call ─► breaker ─► rate limit (DELAYED) ─► [WAITING: a max_concurrent_requests
+ *   slot and a connection, at most pool_timeout_ms] ─► RUNNING (one attempt with the transport:
+ *   connect ─ connect_timeout_ms ─► request ─ first_byte_timeout_ms ─► head ─► body)
+ *   ─► COMPLETING ─► DONE, or DELAYED (backoff with full jitter) ─► RUNNING again ...
  *
- * The whole call is bounded by timeout_ms (the deadline entry). The packaged socket pool
- * ignores its capacity, so `in_flight` (attempts that hold a connection: HTTP/1.1 has no
- * pipelining) is our connection cap, and every connection the pool holds was once in flight:
- * open connections never exceed max_connections.
+ * The whole call is bounded by timeout_ms (the deadline entry). The transport decides whether
+ * a connection (or an HTTP/2 stream) is free; the packaged socket pool ignores its capacity,
+ * so the HTTP/1.1 transport counts attempts in flight against max_connections itself.
  *
- * The user's callback always runs from the loop (a zero timeout), never from inside the
- * http1client's callbacks: the finished connection is back in the pool first, so a
- * continuation that starts the next call reuses it.
+ * Buffered calls complete from the loop (a zero timeout), never from inside a transport
+ * callback: a finished HTTP/1.1 connection is back in the pool first, so a continuation that
+ * starts the next call reuses it. Streaming calls get their head and chunks directly from the
+ * transport callbacks (no extra loop turn per chunk); only their errors are deferred.
  */
 #include <errno.h>
+#include <math.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <h2o.h>
-#include <h2o/http1client.h>
-#include <h2o/socketpool.h>
 #include "app.h"
-#include "client/upstream.h"
+#include "client/internal.h"
 
 const char h2api_err_connect[] = "upstream connect error";
 const char h2api_err_connect_timeout[] = "upstream connect timeout";
@@ -49,96 +47,62 @@ const char h2api_err_cancelled[] = "upstream call cancelled";
 static const struct {
     const char *errstr;
     int status;
+    int is_upstream_failure; /* counts against the circuit breaker */
     const char *detail;
 } error_table[] = {
-    {h2api_err_connect, 502, "Could not connect to the upstream"},
-    {h2api_err_connect_timeout, 504, "Timed out connecting to the upstream"},
-    {h2api_err_first_byte_timeout, 504, "The upstream did not answer in time"},
-    {h2api_err_io_timeout, 504, "The upstream stalled"},
-    {h2api_err_timeout, 504, "The upstream did not answer in time"},
-    {h2api_err_pool_timeout, 503, "No upstream connection available"},
-    {h2api_err_pool_full, 503, "Too many requests waiting for the upstream"},
-    {h2api_err_protocol, 502, "Invalid response from the upstream"},
-    {h2api_err_body_too_large, 502, "The upstream response is too large"},
-    {h2api_err_circuit_open, 503, "The upstream is unavailable"},
-    {h2api_err_rate_limited, 503, "The upstream rate limit is reached"},
-    {h2api_err_cancelled, 499, "Cancelled"},
+    {h2api_err_connect, 502, 1, "Could not connect to the upstream"},
+    {h2api_err_connect_timeout, 504, 1, "Timed out connecting to the upstream"},
+    {h2api_err_first_byte_timeout, 504, 1, "The upstream did not answer in time"},
+    {h2api_err_io_timeout, 504, 1, "The upstream stalled"},
+    {h2api_err_timeout, 504, 1, "The upstream did not answer in time"},
+    {h2api_err_pool_timeout, 503, 0, "No upstream connection available"},
+    {h2api_err_pool_full, 503, 0, "Too many requests waiting for the upstream"},
+    {h2api_err_protocol, 502, 1, "Invalid response from the upstream"},
+    {h2api_err_body_too_large, 502, 0, "The upstream response is too large"},
+    {h2api_err_circuit_open, 503, 0, "The upstream is unavailable (circuit open)"},
+    {h2api_err_rate_limited, 503, 0, "The upstream rate limit is reached"},
+    {h2api_err_cancelled, 499, 0, "Cancelled"},
 };
 
-int h2api_client_error_status(const char *errstr)
+static size_t error_index(const char *errstr)
 {
     for (size_t i = 0; i != sizeof(error_table) / sizeof(error_table[0]); ++i)
         if (error_table[i].errstr == errstr)
-            return error_table[i].status;
-    return 502;
+            return i;
+    return SIZE_MAX;
+}
+
+int h2api_client_error_status(const char *errstr)
+{
+    size_t i = error_index(errstr);
+    return i != SIZE_MAX ? error_table[i].status : 502;
 }
 
 const char *h2api_client_error_detail(const char *errstr)
 {
-    for (size_t i = 0; i != sizeof(error_table) / sizeof(error_table[0]); ++i)
-        if (error_table[i].errstr == errstr)
-            return error_table[i].detail;
-    return "Upstream error";
+    size_t i = error_index(errstr);
+    return i != SIZE_MAX ? error_table[i].detail : "Upstream error";
 }
 
-struct st_h2api_upstream_t {
-    h2api_client_t *client;
-    const h2api_conf_upstream_t *conf;
-    SSL_CTX *ssl_ctx;
-    h2o_socketpool_t sockpool;
-    h2o_http1client_ctx_t h1ctx;
-    h2o_timeout_t io_timeout;
-    h2o_timeout_t deadline_timeout;
-    h2o_timeout_t connect_timeout;
-    h2o_timeout_t first_byte_timeout;
-    h2o_timeout_t pool_timeout;
-    h2o_iovec_t host_header; /* value of Host: (RFC 9110 §7.2) */
-    h2o_linklist_t waiting;  /* calls waiting for a connection, oldest first */
-    size_t num_waiting;
-    size_t in_flight;
-    h2api_upstream_stats_t stats;
-};
-
-struct st_h2api_client_t {
-    h2o_context_t *ctx;
-    const h2api_conf_t *conf;
-    h2api_upstream_t *upstreams;
-    size_t num_upstreams;
-    h2api_upstream_t *default_upstream;
-    uint64_t rng[2];
-};
-
-typedef enum en_call_state_t { CALL_WAITING, CALL_RUNNING, CALL_BACKOFF, CALL_COMPLETING, CALL_DONE } call_state_t;
-
-typedef struct st_h2api_call_t {
-    h2api_upstream_t *up;
-    h2o_mem_pool_t *pool;
-    h2api_call_done_cb cb;
-    void *data;
-    h2o_iovec_t reqbufs[2]; /* head, body */
-    size_t num_reqbufs;
-    int is_head;
-    int idempotent;
-    unsigned attempt; /* attempts started so far */
-    call_state_t state;
-    h2o_http1client_t *h1;
-    h2o_linklist_t waiting_link;
-    h2o_timeout_entry_t deadline_entry;
-    h2o_timeout_entry_t phase_entry; /* pool wait, connect, or first byte */
-    h2o_timeout_entry_t complete_entry;
-    uv_timer_t *backoff_timer; /* malloc'ed: a uv handle outlives the pool until its close callback */
-    h2o_buffer_t *body;
-    h2api_call_res_t res;
-    const char *errstr;
-} h2api_call_t;
-
 static void start_attempt(h2api_call_t *call);
-static void pump_queue(h2api_upstream_t *up);
+static void enqueue_or_start(h2api_call_t *call);
+
+/*
+ * Waiting calls start from the loop, not from inside the event that freed the capacity: an
+ * HTTP/1.1 connection returns to the socket pool only after its last callback returned, and the
+ * next call should reuse it rather than open another.
+ */
+static void schedule_pump(h2api_upstream_t *up)
+{
+    if (!h2o_timeout_is_linked(&up->pump_entry) && !h2o_linklist_is_empty(&up->waiting))
+        h2o_timeout_link(up->loop, &up->ctx->zero_timeout, &up->pump_entry);
+}
 
 /* ---- small helpers ---- */
 
 static uint64_t rng_next(uint64_t s[2])
 {
+    /* xorshift128+: backoff jitter only, not cryptography */
     uint64_t s1 = s[0];
     const uint64_t s0 = s[1];
     s[0] = s0;
@@ -165,194 +129,276 @@ static int status_is_retryable(const h2api_conf_upstream_t *conf, int status)
     return 0;
 }
 
-/* ---- completion ---- */
-
-static void on_complete(h2o_timeout_entry_t *entry)
+static int may_retry(h2api_call_t *call)
 {
-    h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, complete_entry, entry);
-    call->state = CALL_DONE;
-    call->cb(call->data, call->errstr, call->errstr == NULL ? &call->res : NULL);
+    return call->idempotent && !call->head_delivered && call->attempt < call->up->conf->retry.attempts;
 }
 
-static void on_backoff_close(uv_handle_t *handle)
+/* Retry-After (RFC 9110 §10.2.3) in delay-seconds; the HTTP-date form is not honoured. */
+static uint64_t parse_retry_after_ms(const h2o_header_t *headers, size_t num_headers)
 {
-    free(handle);
-}
-
-static void stop_backoff(h2api_call_t *call)
-{
-    if (call->backoff_timer != NULL) {
-        uv_timer_stop(call->backoff_timer);
-        uv_close((uv_handle_t *)call->backoff_timer, on_backoff_close);
-        call->backoff_timer = NULL;
-    }
-}
-
-/* Releases whatever the call holds in its current state. */
-static void release(h2api_call_t *call)
-{
-    h2api_upstream_t *up = call->up;
-    switch (call->state) {
-    case CALL_WAITING:
-        h2o_linklist_unlink(&call->waiting_link);
-        --up->num_waiting;
-        break;
-    case CALL_RUNNING:
-        if (call->h1 != NULL) {
-            h2o_http1client_cancel(call->h1);
-            call->h1 = NULL;
-        }
-        --up->in_flight;
-        break;
-    case CALL_BACKOFF:
-        stop_backoff(call);
-        break;
-    default:
-        break;
-    }
-    if (h2o_timeout_is_linked(&call->deadline_entry))
-        h2o_timeout_unlink(&call->deadline_entry);
-    if (h2o_timeout_is_linked(&call->phase_entry))
-        h2o_timeout_unlink(&call->phase_entry);
-}
-
-static void finish(h2api_call_t *call, const char *errstr)
-{
-    int was_running = call->state == CALL_RUNNING;
-    release(call);
-    call->state = CALL_COMPLETING;
-    call->errstr = errstr;
-    if (errstr != NULL) {
-        ++call->up->stats.errors;
-        if (call->body != NULL)
-            h2o_buffer_dispose(&call->body);
-    } else {
-        call->res.body = h2o_iovec_init(call->body->bytes, call->body->size);
-        h2o_buffer_link_to_pool(call->body, call->pool);
-        call->body = NULL;
-    }
-    h2o_timeout_link(call->up->client->ctx->loop, &call->up->client->ctx->zero_timeout, &call->complete_entry);
-    if (was_running)
-        pump_queue(call->up);
-}
-
-static void on_call_dispose(void *_call)
-{
-    h2api_call_t *call = _call;
-    if (call->state == CALL_DONE)
-        return;
-    int was_running = call->state == CALL_RUNNING;
-    release(call);
-    if (h2o_timeout_is_linked(&call->complete_entry))
-        h2o_timeout_unlink(&call->complete_entry);
-    if (call->body != NULL)
-        h2o_buffer_dispose(&call->body);
-    call->state = CALL_DONE;
-    if (was_running)
-        pump_queue(call->up);
-}
-
-/* ---- retry ---- */
-
-static void on_backoff_timer(uv_timer_t *timer)
-{
-    h2api_call_t *call = timer->data;
-    stop_backoff(call);
-    call->state = CALL_WAITING; /* transitional: start_attempt / queueing decide */
-    h2o_linklist_init_anchor(&call->waiting_link);
-    if (call->up->in_flight < call->up->conf->max_connections) {
-        start_attempt(call);
-    } else {
-        h2o_linklist_insert(&call->up->waiting, &call->waiting_link);
-        ++call->up->num_waiting;
-    }
-}
-
-/* Ends an attempt that could not produce a usable answer; retries or finishes. */
-static void attempt_failed(h2api_call_t *call, const char *errstr, int retryable)
-{
-    h2api_upstream_t *up = call->up;
-    call->h1 = NULL;
-    if (h2o_timeout_is_linked(&call->phase_entry))
-        h2o_timeout_unlink(&call->phase_entry);
-    if (!(retryable && call->idempotent && call->attempt < up->conf->retry.attempts)) {
-        finish(call, errstr);
-        return;
-    }
-    /* exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))] */
-    --up->in_flight;
-    call->state = CALL_BACKOFF;
-    ++up->stats.retries;
-    if (call->body != NULL)
-        call->body->size = 0;
-    uint64_t ceiling = up->conf->retry.backoff_base_ms << (call->attempt - 1 < 16 ? call->attempt - 1 : 16);
-    if (ceiling > up->conf->retry.backoff_cap_ms)
-        ceiling = up->conf->retry.backoff_cap_ms;
-    uint64_t delay_ms = ceiling == 0 ? 0 : rng_next(up->client->rng) % (ceiling + 1);
-    call->backoff_timer = h2o_mem_alloc(sizeof(*call->backoff_timer));
-    uv_timer_init(up->client->ctx->loop, call->backoff_timer);
-    call->backoff_timer->data = call;
-    uv_timer_start(call->backoff_timer, on_backoff_timer, delay_ms, 0);
-    pump_queue(up);
-}
-
-/* ---- the http1client callbacks ---- */
-
-static int on_body(h2o_http1client_t *client, const char *errstr)
-{
-    h2api_call_t *call = client->data;
-    h2o_buffer_t **input = &client->sock->input;
-
-    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
-        call->h1 = NULL;
-        finish(call, strcmp(errstr, "I/O timeout") == 0 ? h2api_err_io_timeout : h2api_err_protocol);
-        return -1;
-    }
-    if ((*input)->size != 0) {
-        if (call->body->size + (*input)->size > call->up->conf->max_response_bytes) {
-            call->h1 = NULL;
-            finish(call, h2api_err_body_too_large);
-            return -1;
-        }
-        h2o_iovec_t dst = h2o_buffer_reserve(&call->body, (*input)->size);
-        memcpy(dst.base, (*input)->bytes, (*input)->size);
-        call->body->size += (*input)->size;
-        h2o_buffer_consume(input, (*input)->size);
-    }
-    if (errstr == h2o_http1client_error_is_eos) {
-        call->h1 = NULL;
-        if (status_is_retryable(call->up->conf, call->res.status) && call->idempotent &&
-            call->attempt < call->up->conf->retry.attempts) {
-            attempt_failed(call, NULL, 1);
-        } else {
-            finish(call, NULL);
+    for (size_t i = 0; i != num_headers; ++i) {
+        if (headers[i].name == &H2O_TOKEN_RETRY_AFTER->buf) {
+            size_t secs = h2o_strtosize(headers[i].value.base, headers[i].value.len);
+            return secs == SIZE_MAX ? 0 : (uint64_t)secs * 1000;
         }
     }
     return 0;
 }
 
-static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
-                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
-{
-    h2api_call_t *call = client->data;
+/* ---- the circuit breaker: consecutive failures open it for open_ms; then one trial call ---- */
 
+static int breaker_admit(h2api_upstream_t *up, int *is_trial)
+{
+    *is_trial = 0;
+    if (up->conf->circuit_breaker.failures == 0 || up->breaker.open_until_ms == 0)
+        return 1;
+    if (h2o_now(up->loop) < up->breaker.open_until_ms || up->breaker.half_open_trial)
+        return 0;
+    up->breaker.half_open_trial = 1;
+    *is_trial = 1;
+    return 1;
+}
+
+static void breaker_record(h2api_upstream_t *up, int failed)
+{
+    up->breaker.half_open_trial = 0;
+    if (up->conf->circuit_breaker.failures == 0)
+        return;
+    if (!failed) {
+        up->breaker.consecutive_failures = 0;
+        up->breaker.open_until_ms = 0;
+        return;
+    }
+    if (++up->breaker.consecutive_failures >= up->conf->circuit_breaker.failures || up->breaker.open_until_ms != 0)
+        up->breaker.open_until_ms = h2o_now(up->loop) + up->conf->circuit_breaker.open_ms;
+}
+
+/* ---- the rate limit: a token bucket per worker; returns the wait in ms, or -1 to refuse ---- */
+
+static int64_t bucket_take(h2api_upstream_t *up)
+{
+    if (up->bucket.rate_per_ms <= 0)
+        return 0;
+    uint64_t now = h2o_now(up->loop);
+    up->bucket.tokens += (now - up->bucket.updated_at_ms) * up->bucket.rate_per_ms;
+    if (up->bucket.tokens > up->bucket.burst)
+        up->bucket.tokens = up->bucket.burst;
+    up->bucket.updated_at_ms = now;
+    if (up->bucket.tokens >= 1) {
+        up->bucket.tokens -= 1;
+        return 0;
+    }
+    /* the token is reserved now (the bucket goes below zero) and the call waits for it */
+    double wait_ms = ceil((1 - up->bucket.tokens) / up->bucket.rate_per_ms);
+    if (wait_ms > (double)up->conf->pool_timeout_ms)
+        return -1;
+    up->bucket.tokens -= 1;
+    return (int64_t)wait_ms;
+}
+
+/* ---- timers ---- */
+
+static void on_delay_close(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+static void stop_delay(h2api_call_t *call)
+{
+    if (call->delay_timer != NULL) {
+        uv_timer_stop(call->delay_timer);
+        uv_close((uv_handle_t *)call->delay_timer, on_delay_close);
+        call->delay_timer = NULL;
+    }
+}
+
+static void on_delay(uv_timer_t *timer)
+{
+    h2api_call_t *call = timer->data;
+    stop_delay(call);
+    enqueue_or_start(call);
+}
+
+static void delay_call(h2api_call_t *call, uint64_t delay_ms)
+{
+    call->state = H2API__CALL_DELAYED;
+    call->delay_timer = h2o_mem_alloc(sizeof(*call->delay_timer));
+    uv_timer_init(call->up->loop, call->delay_timer);
+    call->delay_timer->data = call;
+    uv_timer_start(call->delay_timer, on_delay, delay_ms, 0);
+}
+
+/* ---- completion ---- */
+
+/* Releases whatever the call holds in its current state; the caller sets the next state. */
+static int release(h2api_call_t *call)
+{
+    h2api_upstream_t *up = call->up;
+    int freed_capacity = 0;
+    switch (call->state) {
+    case H2API__CALL_WAITING:
+        h2o_linklist_unlink(&call->waiting_link);
+        --up->num_waiting;
+        break;
+    case H2API__CALL_DELAYED:
+        stop_delay(call);
+        break;
+    case H2API__CALL_RUNNING:
+        call->transport->cancel(call);
+        --up->in_flight;
+        freed_capacity = 1;
+        break;
+    default:
+        break;
+    }
+    if (call->admitted) {
+        call->admitted = 0;
+        --up->num_admitted;
+        freed_capacity = 1;
+    }
+    if (h2o_timeout_is_linked(&call->deadline_entry))
+        h2o_timeout_unlink(&call->deadline_entry);
     if (h2o_timeout_is_linked(&call->phase_entry))
         h2o_timeout_unlink(&call->phase_entry);
-    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
-        /* nothing of the response was usable: an idempotent request may go again (also covers a
-         * reused keep-alive connection that the upstream closed as we wrote) */
-        int is_parse_error = strstr(errstr, "parse") != NULL;
-        attempt_failed(call, is_parse_error ? h2api_err_protocol
-                             : strcmp(errstr, "I/O timeout") == 0 ? h2api_err_io_timeout
-                                                                 : h2api_err_protocol,
-                       !is_parse_error);
-        return NULL;
+    return freed_capacity;
+}
+
+static void on_complete(h2o_timeout_entry_t *entry)
+{
+    h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, complete_entry, entry);
+    call->state = H2API__CALL_DONE;
+    if (call->done_cb != NULL) {
+        call->done_cb(call->data, call->errstr, call->errstr == NULL ? &call->res : NULL);
+    } else if (!call->head_delivered) {
+        call->stream->on_head(call->data, call, call->errstr, NULL);
+    } else {
+        call->stream->on_body(call->data, call, call->errstr, h2o_iovec_init(NULL, 0), 1);
+    }
+}
+
+/*
+ * Ends the call with `errstr` (NULL: success with call->res) and releases what it holds (a
+ * running attempt is cancelled). `defer` 1 runs the user's callback from the loop; 0 means the
+ * caller has delivered the outcome itself (streaming).
+ */
+static void finish(h2api_call_t *call, const char *errstr, int defer)
+{
+    h2api_upstream_t *up = call->up;
+    int pump = release(call);
+    call->state = H2API__CALL_COMPLETING;
+    call->errstr = errstr;
+
+    size_t ei = errstr != NULL ? error_index(errstr) : SIZE_MAX;
+    int failed = (ei != SIZE_MAX && error_table[ei].is_upstream_failure) ||
+                 (errstr == NULL && call->res.status >= 500 && status_is_retryable(up->conf, call->res.status));
+    if (errstr == NULL || ei == SIZE_MAX || error_table[ei].is_upstream_failure || up->breaker.half_open_trial)
+        breaker_record(up, failed);
+    if (errstr != NULL)
+        ++up->stats.errors;
+
+    if (call->body != NULL) {
+        if (errstr == NULL) {
+            call->res.body = h2o_iovec_init(call->body->bytes, call->body->size);
+            h2o_buffer_link_to_pool(call->body, call->pool);
+            call->body = NULL;
+        } else {
+            h2o_buffer_dispose(&call->body);
+        }
+    }
+    if (defer) {
+        h2o_timeout_link(up->loop, &up->ctx->zero_timeout, &call->complete_entry);
+    } else {
+        call->state = H2API__CALL_DONE;
+    }
+    if (pump)
+        schedule_pump(up);
+}
+
+static void on_call_dispose(void *_call)
+{
+    h2api_call_t *call = _call;
+    if (call->state == H2API__CALL_DONE)
+        return;
+    int pump = release(call);
+    if (h2o_timeout_is_linked(&call->complete_entry))
+        h2o_timeout_unlink(&call->complete_entry);
+    if (call->body != NULL)
+        h2o_buffer_dispose(&call->body);
+    if (call->is_trial && call->state != H2API__CALL_COMPLETING)
+        call->up->breaker.half_open_trial = 0; /* cancelled: let another call try */
+    call->state = H2API__CALL_DONE;
+    if (pump)
+        schedule_pump(call->up);
+}
+
+/* ---- retry ---- */
+
+/* Ends the running attempt (the transport already forgot it) and schedules the next one. */
+static void retry_later(h2api_call_t *call)
+{
+    h2api_upstream_t *up = call->up;
+    --up->in_flight;
+    call->state = H2API__CALL_DELAYED;
+    call->transport_data = NULL;
+    call->discard_response = 0;
+    ++up->stats.retries;
+    if (call->body != NULL)
+        call->body->size = 0;
+    if (h2o_timeout_is_linked(&call->phase_entry))
+        h2o_timeout_unlink(&call->phase_entry);
+    /* exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))] */
+    unsigned shift = call->attempt - 1 < 20 ? call->attempt - 1 : 20;
+    uint64_t ceiling = up->conf->retry.backoff_base_ms << shift;
+    if (ceiling > up->conf->retry.backoff_cap_ms)
+        ceiling = up->conf->retry.backoff_cap_ms;
+    uint64_t delay_ms = ceiling == 0 ? 0 : rng_next(up->client->rng) % (ceiling + 1);
+    if (call->retry_after_ms > delay_ms)
+        delay_ms = call->retry_after_ms < up->conf->retry.backoff_cap_ms ? call->retry_after_ms : up->conf->retry.backoff_cap_ms;
+    delay_call(call, delay_ms);
+    schedule_pump(up);
+}
+
+/* ---- events from the transports ---- */
+
+static void on_first_byte_timeout(h2o_timeout_entry_t *entry)
+{
+    h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, phase_entry, entry);
+    call->transport->cancel(call);
+    h2api__call_on_error(call, h2api_err_first_byte_timeout, 1);
+}
+
+static void on_connect_timeout(h2o_timeout_entry_t *entry)
+{
+    h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, phase_entry, entry);
+    call->transport->cancel(call);
+    h2api__call_on_error(call, h2api_err_connect_timeout, 1);
+}
+
+void h2api__call_on_connected(h2api_call_t *call)
+{
+    if (h2o_timeout_is_linked(&call->phase_entry))
+        h2o_timeout_unlink(&call->phase_entry);
+    call->phase_entry.cb = on_first_byte_timeout;
+    h2o_timeout_link(call->up->loop, &call->up->first_byte_timeout, &call->phase_entry);
+}
+
+void h2api__call_on_head(h2api_call_t *call, int status, const h2o_header_t *headers, size_t num_headers)
+{
+    if (h2o_timeout_is_linked(&call->phase_entry))
+        h2o_timeout_unlink(&call->phase_entry);
+
+    if (status_is_retryable(call->up->conf, status) && may_retry(call)) {
+        /* read this answer to its end (the connection stays reusable), then go again */
+        call->discard_response = 1;
+        call->retry_after_ms = parse_retry_after_ms(headers, num_headers);
+        return;
     }
 
     call->res.status = status;
     h2o_header_t *copy = h2o_mem_alloc_pool(call->pool, sizeof(*copy) * (num_headers + 1));
     for (size_t i = 0; i != num_headers; ++i) {
-        copy[i] = headers[i];
+        copy[i].name = headers[i].name;
         if (!h2o_iovec_is_token(headers[i].name)) {
             h2o_iovec_t *name = h2o_mem_alloc_pool(call->pool, sizeof(*name));
             *name = h2o_strdup(call->pool, headers[i].name->base, headers[i].name->len);
@@ -364,77 +410,153 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
     call->res.headers = copy;
     call->res.num_headers = num_headers;
 
-    if (errstr == h2o_http1client_error_is_eos) {
-        call->h1 = NULL;
-        if (status_is_retryable(call->up->conf, status) && call->idempotent && call->attempt < call->up->conf->retry.attempts)
-            attempt_failed(call, NULL, 1);
-        else
-            finish(call, NULL);
-        return NULL;
+    if (call->stream != NULL) {
+        call->head_delivered = 1;
+        call->stream->on_head(call->data, call, NULL, &call->res);
     }
-    return on_body;
 }
 
-static void on_first_byte_timeout(h2o_timeout_entry_t *entry)
+int h2api__call_on_body(h2api_call_t *call, const void *bytes, size_t len, int is_final)
 {
-    h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, phase_entry, entry);
-    h2o_http1client_cancel(call->h1);
-    attempt_failed(call, h2api_err_first_byte_timeout, 1);
+    if (!is_final) {
+        if (call->discard_response || len == 0)
+            return 0;
+        if (call->stream != NULL) {
+            call->paused = 1;
+            call->stream->on_body(call->data, call, NULL, h2o_iovec_init(bytes, len), 0);
+            return call->paused;
+        }
+        if (call->body->size + len > call->up->conf->max_response_bytes)
+            return -1;
+        h2o_iovec_t dst = h2o_buffer_reserve(&call->body, len);
+        memcpy(dst.base, bytes, len);
+        call->body->size += len;
+        return 0;
+    }
+
+    /* the end of the attempt */
+    if (call->discard_response) {
+        retry_later(call);
+        return 0;
+    }
+    if (call->stream == NULL && len != 0) {
+        if (call->body->size + len > call->up->conf->max_response_bytes) {
+            h2api__call_on_error(call, h2api_err_body_too_large, 0);
+            return 0;
+        }
+        h2o_iovec_t dst = h2o_buffer_reserve(&call->body, len);
+        memcpy(dst.base, bytes, len);
+        call->body->size += len;
+    }
+    --call->up->in_flight;
+    schedule_pump(call->up);
+    call->state = H2API__CALL_COMPLETING; /* release() must not cancel the finished attempt */
+    if (call->stream != NULL) {
+        finish(call, NULL, 0);
+        call->stream->on_body(call->data, call, NULL, h2o_iovec_init(bytes, len), 1);
+    } else {
+        finish(call, NULL, 1);
+    }
+    return 0;
 }
 
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs, size_t *reqbufcnt,
-                                          int *method_is_head)
+void h2api__call_on_error(h2api_call_t *call, const char *errstr, int before_response)
 {
-    h2api_call_t *call = client->data;
-    h2api_upstream_t *up = call->up;
+    call->transport_data = NULL;
+    if ((before_response || call->discard_response) && may_retry(call)) {
+        retry_later(call);
+        return;
+    }
+    --call->up->in_flight;
+    schedule_pump(call->up);
+    call->state = H2API__CALL_COMPLETING;
+    finish(call, errstr, 1);
+}
 
+void h2api__call_restart(h2api_call_t *call)
+{
+    --call->up->in_flight;
+    --call->attempt;
+    --call->up->stats.attempts;
+    call->transport_data = NULL;
     if (h2o_timeout_is_linked(&call->phase_entry))
         h2o_timeout_unlink(&call->phase_entry);
-    if (errstr != NULL) {
-        attempt_failed(call, strcmp(errstr, "connection timeout") == 0 ? h2api_err_connect_timeout : h2api_err_connect, 1);
-        return NULL;
-    }
-    *reqbufs = call->reqbufs;
-    *reqbufcnt = call->num_reqbufs;
-    *method_is_head = call->is_head;
-    call->phase_entry.cb = on_first_byte_timeout;
-    h2o_timeout_link(up->client->ctx->loop, &up->first_byte_timeout, &call->phase_entry);
-    return on_head;
+    start_attempt(call);
 }
 
-static void on_connect_timeout(h2o_timeout_entry_t *entry)
+void h2api_call_proceed(h2api_call_t *call)
 {
-    h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, phase_entry, entry);
-    h2o_http1client_cancel(call->h1);
-    attempt_failed(call, h2api_err_connect_timeout, 1);
+    if (!call->paused)
+        return;
+    call->paused = 0;
+    if (call->state == H2API__CALL_RUNNING && call->transport->proceed != NULL)
+        call->transport->proceed(call);
 }
 
 /* ---- scheduling ---- */
 
+static int can_run(h2api_call_t *call)
+{
+    h2api_upstream_t *up = call->up;
+    if (!call->admitted && up->conf->max_concurrent_requests != 0 && up->num_admitted >= up->conf->max_concurrent_requests)
+        return 0;
+    return up->transport->has_capacity(up);
+}
+
 static void start_attempt(h2api_call_t *call)
 {
     h2api_upstream_t *up = call->up;
-    call->state = CALL_RUNNING;
+    if (!call->admitted && up->conf->max_concurrent_requests != 0) {
+        call->admitted = 1;
+        ++up->num_admitted;
+    }
+    call->state = H2API__CALL_RUNNING;
     ++call->attempt;
     ++up->in_flight;
     ++up->stats.attempts;
-    if (call->body == NULL)
+    if (call->done_cb != NULL && call->body == NULL)
         h2o_buffer_init(&call->body, &h2o_socket_buffer_prototype);
+    call->transport = up->transport;
     call->phase_entry.cb = on_connect_timeout;
-    h2o_timeout_link(up->client->ctx->loop, &up->connect_timeout, &call->phase_entry);
-    h2o_http1client_connect_with_pool(&call->h1, call, &up->h1ctx, &up->sockpool, on_connect);
+    h2o_timeout_link(up->loop, &up->connect_timeout, &call->phase_entry);
+    call->transport->start(call);
 }
 
 static void on_pool_timeout(h2o_timeout_entry_t *entry)
 {
     h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, phase_entry, entry);
-    finish(call, h2api_err_pool_timeout);
+    finish(call, h2api_err_pool_timeout, 1);
 }
 
-static void pump_queue(h2api_upstream_t *up)
+static void enqueue_or_start(h2api_call_t *call)
 {
-    while (up->in_flight < up->conf->max_connections && !h2o_linklist_is_empty(&up->waiting)) {
+    h2api_upstream_t *up = call->up;
+    if (h2o_linklist_is_empty(&up->waiting) && can_run(call)) {
+        start_attempt(call);
+        return;
+    }
+    call->state = H2API__CALL_WAITING;
+    h2o_linklist_insert(&up->waiting, &call->waiting_link);
+    ++up->num_waiting;
+    if (up->num_waiting > H2API_UPSTREAM_MAX_QUEUE) {
+        finish(call, h2api_err_pool_full, 1);
+        return;
+    }
+    call->phase_entry.cb = on_pool_timeout;
+    h2o_timeout_link(up->loop, &up->pool_timeout, &call->phase_entry);
+}
+
+static void on_pump(h2o_timeout_entry_t *entry)
+{
+    h2api__upstream_pump(H2O_STRUCT_FROM_MEMBER(h2api_upstream_t, pump_entry, entry));
+}
+
+void h2api__upstream_pump(h2api_upstream_t *up)
+{
+    while (!h2o_linklist_is_empty(&up->waiting)) {
         h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, waiting_link, up->waiting.next);
+        if (!can_run(call))
+            break;
         h2o_linklist_unlink(&call->waiting_link);
         --up->num_waiting;
         if (h2o_timeout_is_linked(&call->phase_entry))
@@ -446,80 +568,66 @@ static void pump_queue(h2api_upstream_t *up)
 static void on_deadline(h2o_timeout_entry_t *entry)
 {
     h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, deadline_entry, entry);
-    finish(call, h2api_err_timeout);
+    finish(call, h2api_err_timeout, 1);
 }
 
-static h2o_iovec_t build_request_head(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq)
+static h2api_call_t *create_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq)
 {
-    const h2api_conf_upstream_t *conf = up->conf;
-    size_t prefix_len = strlen(conf->path_prefix);
-    size_t cap = creq->method.len + prefix_len + creq->path.len + up->host_header.len + 64;
-    for (size_t i = 0; i != conf->num_headers; ++i)
-        cap += strlen(conf->headers[i].name) + strlen(conf->headers[i].value) + 4;
-    for (size_t i = 0; i != creq->num_headers; ++i)
-        cap += creq->headers[i].name->len + creq->headers[i].value.len + 4;
+    h2api_call_t *call = h2o_mem_alloc_shared(pool, sizeof(*call), on_call_dispose);
+    *call = (h2api_call_t){.up = up, .pool = pool};
+    size_t prefix_len = strlen(up->conf->path_prefix);
+    call->method = h2o_strdup(pool, creq->method.base, creq->method.len);
+    call->path = h2o_concat(pool, h2o_iovec_init(up->conf->path_prefix, prefix_len), creq->path);
+    h2api_call_req_t *req = h2o_mem_alloc_pool(pool, sizeof(*req));
+    *req = *creq;
+    req->method = call->method;
+    req->path = call->path;
+    call->req = req;
+    call->is_head = h2o_memis(creq->method.base, creq->method.len, H2O_STRLIT("HEAD"));
+    call->idempotent = method_is_idempotent(creq->method);
+    call->complete_entry.cb = on_complete;
+    call->deadline_entry.cb = on_deadline;
+    return call;
+}
 
-    char *buf = h2o_mem_alloc_pool(pool, cap), *p = buf;
-#define APPEND(s, n) (memcpy(p, (s), (n)), p += (n))
-#define APPEND_LIT(s) APPEND(s, sizeof(s) - 1)
-    APPEND(creq->method.base, creq->method.len);
-    APPEND_LIT(" ");
-    APPEND(conf->path_prefix, prefix_len);
-    APPEND(creq->path.base, creq->path.len);
-    APPEND_LIT(" HTTP/1.1\r\nhost: ");
-    APPEND(up->host_header.base, up->host_header.len);
-    APPEND_LIT("\r\n");
-    for (size_t i = 0; i != conf->num_headers; ++i) {
-        APPEND(conf->headers[i].name, strlen(conf->headers[i].name));
-        APPEND_LIT(": ");
-        APPEND(conf->headers[i].value, strlen(conf->headers[i].value));
-        APPEND_LIT("\r\n");
+static void submit(h2api_call_t *call)
+{
+    h2api_upstream_t *up = call->up;
+    ++up->stats.requests;
+    h2o_timeout_link(up->loop, &up->deadline_timeout, &call->deadline_entry);
+    if (!breaker_admit(up, &call->is_trial)) {
+        ++up->stats.breaker_rejected;
+        finish(call, h2api_err_circuit_open, 1);
+        return;
     }
-    for (size_t i = 0; i != creq->num_headers; ++i) {
-        APPEND(creq->headers[i].name->base, creq->headers[i].name->len);
-        APPEND_LIT(": ");
-        APPEND(creq->headers[i].value.base, creq->headers[i].value.len);
-        APPEND_LIT("\r\n");
+    int64_t wait_ms = bucket_take(up);
+    if (wait_ms < 0) {
+        ++up->stats.rate_limited;
+        finish(call, h2api_err_rate_limited, 1);
+    } else if (wait_ms > 0) {
+        delay_call(call, (uint64_t)wait_ms);
+    } else {
+        enqueue_or_start(call);
     }
-    if (creq->body.base != NULL)
-        p += sprintf(p, "content-length: %zu\r\n", creq->body.len);
-    APPEND_LIT("\r\n");
-#undef APPEND_LIT
-#undef APPEND
-    return h2o_iovec_init(buf, p - buf);
 }
 
 int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb,
                         void *data)
 {
-    h2api_call_t *call = h2o_mem_alloc_shared(pool, sizeof(*call), on_call_dispose);
-    *call = (h2api_call_t){.up = up, .pool = pool, .cb = cb, .data = data};
-    call->reqbufs[0] = build_request_head(up, pool, creq);
-    call->num_reqbufs = 1;
-    if (creq->body.base != NULL && creq->body.len != 0)
-        call->reqbufs[call->num_reqbufs++] = creq->body;
-    call->is_head = h2o_memis(creq->method.base, creq->method.len, H2O_STRLIT("HEAD"));
-    call->idempotent = method_is_idempotent(creq->method);
-    call->complete_entry.cb = on_complete;
-    call->deadline_entry.cb = on_deadline;
-    h2o_linklist_init_anchor(&call->waiting_link);
-    ++up->stats.requests;
+    h2api_call_t *call = create_call(up, pool, creq);
+    call->done_cb = cb;
+    call->data = data;
+    submit(call);
+    return 0;
+}
 
-    h2o_timeout_link(up->client->ctx->loop, &up->deadline_timeout, &call->deadline_entry);
-    if (up->in_flight < up->conf->max_connections) {
-        start_attempt(call);
-    } else if (up->num_waiting >= H2API_UPSTREAM_MAX_QUEUE) {
-        call->state = CALL_WAITING;
-        h2o_linklist_insert(&up->waiting, &call->waiting_link);
-        ++up->num_waiting;
-        finish(call, h2api_err_pool_full);
-    } else {
-        call->state = CALL_WAITING;
-        h2o_linklist_insert(&up->waiting, &call->waiting_link);
-        ++up->num_waiting;
-        call->phase_entry.cb = on_pool_timeout;
-        h2o_timeout_link(up->client->ctx->loop, &up->pool_timeout, &call->phase_entry);
-    }
+int h2api_upstream_call_stream(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq,
+                               const h2api_stream_cbs_t *cbs, void *data)
+{
+    h2api_call_t *call = create_call(up, pool, creq);
+    call->stream = cbs;
+    call->data = data;
+    submit(call);
     return 0;
 }
 
@@ -545,71 +653,75 @@ static int upstream_init(h2api_upstream_t *up, h2api_client_t *client, const h2a
                          size_t errlen)
 {
     h2o_loop_t *loop = client->ctx->loop;
-    *up = (h2api_upstream_t){.client = client, .conf = conf};
+    *up = (h2api_upstream_t){.client = client, .conf = conf, .loop = loop, .ctx = client->ctx};
     if (conf->is_tls && (up->ssl_ctx = create_ssl_ctx(conf, errbuf, errlen)) == NULL)
         return -EINVAL;
+    up->server_name = h2o_strdup(NULL, conf->tls.sni != NULL ? conf->tls.sni : conf->host, SIZE_MAX).base;
 
-    /* a numeric host is used as is; a name is resolved by h2o's getaddrinfo thread on each new connection */
-    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai;
-    char port[8];
-    snprintf(port, sizeof(port), "%u", conf->port);
-    if (getaddrinfo(conf->host, port, &hints, &ai) == 0) {
-        h2o_socketpool_init_by_address(&up->sockpool, ai->ai_addr, ai->ai_addrlen, conf->is_tls, conf->max_connections);
-        freeaddrinfo(ai);
-        /* TLS name checks use peer.host; for an address that is the address text */
-        if (conf->is_tls) {
-            free(up->sockpool.peer.host.base);
-            up->sockpool.peer.host = h2o_strdup(NULL, conf->tls.sni ? conf->tls.sni : conf->host, SIZE_MAX);
-        }
-    } else {
-        h2o_socketpool_init_by_hostport(&up->sockpool, h2o_iovec_init(conf->host, strlen(conf->host)), conf->port, conf->is_tls,
-                                        conf->max_connections);
-    }
-    h2o_socketpool_set_timeout(&up->sockpool, loop, conf->keepalive_expiry_ms);
+    int default_port = conf->is_tls ? 443 : 80, is_v6 = strchr(conf->host, ':') != NULL;
+    char authority[300];
+    int n = snprintf(authority, sizeof(authority), "%s%s%s", is_v6 ? "[" : "", conf->host, is_v6 ? "]" : "");
+    if (conf->port != default_port)
+        n += snprintf(authority + n, sizeof(authority) - n, ":%u", conf->port);
+    up->authority = h2o_strdup(NULL, authority, n);
 
-    h2o_timeout_init(loop, &up->io_timeout, conf->io_timeout_ms);
     h2o_timeout_init(loop, &up->deadline_timeout, conf->timeout_ms);
     h2o_timeout_init(loop, &up->connect_timeout, conf->connect_timeout_ms);
     h2o_timeout_init(loop, &up->first_byte_timeout, conf->first_byte_timeout_ms);
     h2o_timeout_init(loop, &up->pool_timeout, conf->pool_timeout_ms);
-    up->h1ctx = (h2o_http1client_ctx_t){
-        .loop = loop, .getaddr_receiver = &client->ctx->receivers.hostinfo_getaddr, .io_timeout = &up->io_timeout,
-        .ssl_ctx = up->ssl_ctx};
-
-    int default_port = conf->is_tls ? 443 : 80, is_v6 = strchr(conf->host, ':') != NULL;
-    char host[300];
-    int n = snprintf(host, sizeof(host), "%s%s%s", is_v6 ? "[" : "", conf->host, is_v6 ? "]" : "");
-    if (conf->port != default_port)
-        n += snprintf(host + n, sizeof(host) - n, ":%u", conf->port);
-    up->host_header = h2o_strdup(NULL, host, n);
+    h2o_timeout_init(loop, &up->io_timeout, conf->io_timeout_ms);
     h2o_linklist_init_anchor(&up->waiting);
+    up->pump_entry.cb = on_pump;
+
+    if (conf->rate_limit.requests_per_second > 0) {
+        /* the limit is per process: each worker takes its share */
+        unsigned n = client->num_workers != 0 ? client->num_workers : 1;
+        up->bucket.rate_per_ms = conf->rate_limit.requests_per_second / 1000.0 / n;
+        up->bucket.burst = (double)conf->rate_limit.burst / n < 1 ? 1 : (double)conf->rate_limit.burst / n;
+        up->bucket.tokens = up->bucket.burst;
+        up->bucket.updated_at_ms = h2o_now(loop);
+    }
+
+    h2api__h1_init(up);
+    up->transport = &h2api__transport_h1;
+    if (conf->http2 == H2API_HTTP2_ON || (conf->http2 == H2API_HTTP2_AUTO && conf->is_tls)) {
+        int ret;
+        if ((ret = h2api__h2_init(up, errbuf, errlen)) != 0)
+            return ret;
+        up->transport = &h2api__transport_h2;
+    }
     return 0;
 }
 
 static void upstream_dispose(h2api_upstream_t *up)
 {
-    h2o_loop_t *loop = up->client->ctx->loop;
-    h2o_socketpool_dispose(&up->sockpool);
-    h2o_timeout_dispose(loop, &up->io_timeout);
-    h2o_timeout_dispose(loop, &up->deadline_timeout);
-    h2o_timeout_dispose(loop, &up->connect_timeout);
-    h2o_timeout_dispose(loop, &up->first_byte_timeout);
-    h2o_timeout_dispose(loop, &up->pool_timeout);
-    free(up->host_header.base);
+    if (h2o_timeout_is_linked(&up->pump_entry))
+        h2o_timeout_unlink(&up->pump_entry);
+    if (up->h2 != NULL)
+        h2api__h2_dispose(up);
+    h2api__h1_dispose(up);
+    h2o_timeout_dispose(up->loop, &up->deadline_timeout);
+    h2o_timeout_dispose(up->loop, &up->connect_timeout);
+    h2o_timeout_dispose(up->loop, &up->first_byte_timeout);
+    h2o_timeout_dispose(up->loop, &up->pool_timeout);
+    h2o_timeout_dispose(up->loop, &up->io_timeout);
+    free(up->authority.base);
+    free(up->server_name);
     if (up->ssl_ctx != NULL)
         SSL_CTX_free(up->ssl_ctx);
 }
 
-h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf, char *errbuf, size_t errlen)
+h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf, unsigned num_workers, char *errbuf,
+                                    size_t errlen)
 {
     h2api_client_t *client = h2o_mem_alloc(sizeof(*client));
-    *client = (h2api_client_t){.ctx = ctx, .conf = conf};
+    *client = (h2api_client_t){.ctx = ctx, .conf = conf, .num_workers = num_workers != 0 ? num_workers : 1};
     if (getrandom(client->rng, sizeof(client->rng), 0) != sizeof(client->rng) || (client->rng[0] | client->rng[1]) == 0)
         client->rng[0] = (uint64_t)(uintptr_t)client ^ 0x9e3779b97f4a7c15ull, client->rng[1] = 1;
     client->upstreams = h2o_mem_alloc(sizeof(*client->upstreams) * (conf->num_upstreams + 1));
     for (size_t i = 0; i != conf->num_upstreams; ++i) {
         if (upstream_init(client->upstreams + i, client, conf->upstreams + i, errbuf, errlen) != 0) {
-            client->num_upstreams = i;
+            client->num_upstreams = i + 1;
             h2api_client_destroy(client);
             return NULL;
         }
@@ -650,12 +762,14 @@ void h2api_upstream_get_stats(h2api_upstream_t *up, h2api_upstream_stats_t *stat
     *stats = up->stats;
     stats->in_flight = up->in_flight;
     stats->queued = up->num_waiting;
-    stats->connections_open = __sync_add_and_fetch(&up->sockpool._shared.count, 0);
+    stats->connections_open = up->transport->num_connections(up);
+    stats->breaker_open = up->breaker.open_until_ms != 0;
+    stats->transport = up->transport->name;
 }
 
 int h2api_client_worker_startup(h2api_app_t *app, h2api_worker_t *worker, void *data, char *errbuf, size_t errlen)
 {
-    h2api_client_t *client = h2api_client_create(h2api_worker_ctx(worker), h2api_app_conf(app), errbuf, errlen);
+    h2api_client_t *client = h2api_client_create(h2api_worker_ctx(worker), h2api_app_conf(app), h2api_worker_count(worker), errbuf, errlen);
     if (client == NULL)
         return -EINVAL;
     h2api_worker_set_resource(worker, "client", client);

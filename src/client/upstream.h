@@ -16,6 +16,7 @@
 
 typedef struct st_h2api_client_t h2api_client_t;
 typedef struct st_h2api_upstream_t h2api_upstream_t;
+typedef struct st_h2api_call_t h2api_call_t;
 
 /* ---- error constants (compared by address); each maps to a downstream status ---- */
 extern const char h2api_err_connect[];            /* 502: connection refused, DNS failure, TLS handshake failure */
@@ -66,12 +67,30 @@ typedef struct st_h2api_call_res_t {
 typedef void (*h2api_call_done_cb)(void *data, const char *errstr, const h2api_call_res_t *res);
 
 /**
+ * Streaming mode (the proxy): the response head first, then body chunks as they arrive, with
+ * back-pressure. Each callback runs on the worker's loop.
+ * - on_head: once. `errstr` NULL and `res` holds status and headers (res->body is empty), or
+ *   `errstr` set (the call failed before any response; nothing follows).
+ * - on_body: after a successful on_head, one or more times: `chunk` (valid only during the
+ *   callback), `is_final` 1 on the last one (possibly empty), or `errstr` set if the response
+ *   broke off (nothing follows). After a non-final chunk nothing more is read from the upstream
+ *   until the consumer calls h2api_call_proceed: a slow downstream never makes the pool buffer
+ *   an unbounded body.
+ */
+typedef struct st_h2api_stream_cbs_t {
+    void (*on_head)(void *data, h2api_call_t *call, const char *errstr, const h2api_call_res_t *res);
+    void (*on_body)(void *data, h2api_call_t *call, const char *errstr, h2o_iovec_t chunk, int is_final);
+} h2api_stream_cbs_t;
+
+/**
  * Creates the client of one worker: one h2api_upstream_t per configured upstream.
  * @param ctx   the worker's h2o context (its loop drives every call)
  * @param conf  read-only config (borrowed; outlives the client)
+ * @param num_workers  how many workers share the process-wide limits (rate_limit is divided by it)
  * @return the client, or NULL with a message in errbuf (an unusable TLS setting such as a bad ca_file).
  */
-h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf, char *errbuf, size_t errlen);
+h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf, unsigned num_workers, char *errbuf,
+                                    size_t errlen);
 
 /**
  * Destroys the client: closes idle keep-alive connections. Calls still in flight must have
@@ -111,6 +130,16 @@ const h2api_conf_upstream_t *h2api_upstream_conf(h2api_upstream_t *up);
 int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb,
                         void *data);
 
+/**
+ * Same as h2api_upstream_call, in streaming mode. Retries happen only before on_head.
+ * @param cbs  static storage
+ */
+int h2api_upstream_call_stream(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq,
+                               const h2api_stream_cbs_t *cbs, void *data);
+
+/** Streaming: the consumer is done with the last chunk; read the next one. */
+void h2api_call_proceed(h2api_call_t *call);
+
 /** Per-upstream, per-worker counters (read on the worker's thread). */
 typedef struct st_h2api_upstream_stats_t {
     uint64_t requests;       /* calls started */
@@ -119,7 +148,11 @@ typedef struct st_h2api_upstream_stats_t {
     uint64_t errors;         /* calls that ended with an errstr */
     size_t in_flight;        /* attempts holding a connection */
     size_t queued;           /* calls waiting for a connection */
-    size_t connections_open; /* in use + idle, from the socket pool */
+    size_t connections_open; /* in use + idle */
+    uint64_t rate_limited;   /* calls refused by the rate limit */
+    uint64_t breaker_rejected; /* calls refused while the circuit was open */
+    int breaker_open;        /* 1 while open (or half-open) */
+    const char *transport;   /* "http/1.1" or "h2" */
 } h2api_upstream_stats_t;
 
 /** Copies the upstream's counters into `stats`. */

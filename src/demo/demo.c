@@ -7,6 +7,7 @@
  * prebuilt object in "[...]". POST, PUT and PATCH echo a JSON object as jsonplaceholder does
  * and store nothing.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,21 +230,22 @@ static int demo_delete(h2api_request_t *r)
     return 0;
 }
 
-#define DEMO_RESOURCE_ROUTES(resource, name)                                                                                       \
-    {{H2API_METHOD_GET, "/" name, demo_list, "List " name " (filters: ?id= and the parent's id)", NULL}, resource, 0},             \
-        {{H2API_METHOD_POST, "/" name, demo_create, "Echo a new object of " name " with id count + 1 (nothing is stored)", NULL},  \
-         resource,                                                                                                                 \
-         0},                                                                                                                       \
-        {{H2API_METHOD_GET, "/" name "/{id:int}", demo_get, "One object of " name " ({} with 404 when missing)", NULL},            \
-         resource,                                                                                                                 \
-         0},                                                                                                                       \
-        {{H2API_METHOD_PUT, "/" name "/{id:int}", demo_replace, "Echo a replacement of one object of " name, NULL}, resource, 0},  \
-        {{H2API_METHOD_PATCH, "/" name "/{id:int}", demo_update, "Echo one object of " name " merged with the body", NULL},        \
-         resource,                                                                                                                 \
-         0},                                                                                                                       \
+#define DEMO_ROUTE(methods, pattern, handler, summary, resource, nested)                                                           \
     {                                                                                                                              \
-        {H2API_METHOD_DELETE, "/" name "/{id:int}", demo_delete, "Pretend to delete one object of " name, NULL}, resource, 0       \
+        {(methods), (pattern), (handler), (summary), NULL}, (resource), (nested)                                                   \
     }
+
+/* the six routes of one resource; `name` is a string literal */
+#define DEMO_RESOURCE_ROUTES(resource, name)                                                                                       \
+    DEMO_ROUTE(H2API_METHOD_GET, "/" name, demo_list, "List " name " (filters: ?id= and the parent's id)", resource, 0),           \
+        DEMO_ROUTE(H2API_METHOD_POST, "/" name, demo_create, "Echo a new object of " name " with id count + 1", resource, 0),      \
+        DEMO_ROUTE(H2API_METHOD_GET, "/" name "/{id:int}", demo_get, "One object of " name " ({} with 404 when missing)",          \
+                   resource, 0),                                                                                                   \
+        DEMO_ROUTE(H2API_METHOD_PUT, "/" name "/{id:int}", demo_replace, "Echo a replacement of one object of " name, resource,    \
+                   0),                                                                                                             \
+        DEMO_ROUTE(H2API_METHOD_PATCH, "/" name "/{id:int}", demo_update, "Echo one object of " name " merged with the body",      \
+                   resource, 0),                                                                                                   \
+        DEMO_ROUTE(H2API_METHOD_DELETE, "/" name "/{id:int}", demo_delete, "Pretend to delete one object of " name, resource, 0)
 
 static const demo_route_t demo_routes[] = {
     DEMO_RESOURCE_ROUTES(H2API__DEMO_USERS, "users"),
@@ -252,11 +254,11 @@ static const demo_route_t demo_routes[] = {
     DEMO_RESOURCE_ROUTES(H2API__DEMO_ALBUMS, "albums"),
     DEMO_RESOURCE_ROUTES(H2API__DEMO_PHOTOS, "photos"),
     DEMO_RESOURCE_ROUTES(H2API__DEMO_TODOS, "todos"),
-    {{H2API_METHOD_GET, "/posts/{id:int}/comments", demo_list, "List the comments of one post", NULL}, H2API__DEMO_COMMENTS, 1},
-    {{H2API_METHOD_GET, "/users/{id:int}/posts", demo_list, "List the posts of one user", NULL}, H2API__DEMO_POSTS, 1},
-    {{H2API_METHOD_GET, "/users/{id:int}/todos", demo_list, "List the todos of one user", NULL}, H2API__DEMO_TODOS, 1},
-    {{H2API_METHOD_GET, "/users/{id:int}/albums", demo_list, "List the albums of one user", NULL}, H2API__DEMO_ALBUMS, 1},
-    {{H2API_METHOD_GET, "/albums/{id:int}/photos", demo_list, "List the photos of one album", NULL}, H2API__DEMO_PHOTOS, 1},
+    DEMO_ROUTE(H2API_METHOD_GET, "/posts/{id:int}/comments", demo_list, "List the comments of one post", H2API__DEMO_COMMENTS, 1),
+    DEMO_ROUTE(H2API_METHOD_GET, "/users/{id:int}/posts", demo_list, "List the posts of one user", H2API__DEMO_POSTS, 1),
+    DEMO_ROUTE(H2API_METHOD_GET, "/users/{id:int}/todos", demo_list, "List the todos of one user", H2API__DEMO_TODOS, 1),
+    DEMO_ROUTE(H2API_METHOD_GET, "/users/{id:int}/albums", demo_list, "List the albums of one user", H2API__DEMO_ALBUMS, 1),
+    DEMO_ROUTE(H2API_METHOD_GET, "/albums/{id:int}/photos", demo_list, "List the photos of one album", H2API__DEMO_PHOTOS, 1),
 };
 
 h2api_app_t *h2api_demo_create(const h2api_conf_t *conf)

@@ -106,9 +106,15 @@ fi
 
 # ---------------------------------------------------------------- load
 # h2load_check LABEL N H2LOAD_ARGS...: all N requests succeed with 2xx, none failed or errored.
+# A server that died in an earlier run is reported and restarted, so each run counts on its own.
 h2load_check() {
     local label=$1 n=$2 out line
     shift 2
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        wait "$SERVER_PID" 2>/dev/null
+        notok "$label: server alive before the run" "running" "exited with status $? ($(shorten "$(grep -v '\[info\]' "$SERVER_ERR" | tail -2)"))"
+        start_server "$T/h2api.yaml" "$PORT" "restart$R_SEQ" || bail "$label: server restarts" "ready" "no"
+    fi
     out=$(timeout 30 h2load "$@" 2>&1)
     line=$(grep -E '^requests:' <<<"$out")
     check_contains "$label: $n succeeded" "$n succeeded" "$line"
@@ -122,6 +128,9 @@ h2load_check "h2load h2c GET /" 2000 -n 2000 -c 20 -m 10 "http://127.0.0.1:$PORT
 
 http "http://127.0.0.1:$PORT/healthz"
 check_code "after the load: /healthz" 200
-if kill -0 "$SERVER_PID" 2>/dev/null; then ok "server still running"; else notok "server still running" "running" "exited"; fi
+if kill -0 "$SERVER_PID" 2>/dev/null; then ok "server still running"; else
+    wait "$SERVER_PID" 2>/dev/null
+    notok "server still running" "running" "exited with status $? ($(shorten "$(grep -v '\[info\]' "$SERVER_ERR" | tail -2)"))"
+fi
 
 finish
