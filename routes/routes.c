@@ -54,7 +54,7 @@ void routes_upstream_get(h2api_request_t *r, h2o_iovec_t path, routes_upstream_o
                              .path = h2o_strdup(&r->req->pool, path.base, path.len),
                              .headers = rid,
                              .num_headers = 1};
-    h2api_upstream_call(up, &r->req->pool, &creq, on_upstream_done, get);
+    h2api_upstream_call(up, &r->req->pool, &creq, on_upstream_done, get, NULL);
 }
 
 void routes_send_upstream(h2api_request_t *r, const h2api_call_res_t *res)

@@ -612,23 +612,32 @@ static void submit(h2api_call_t *call)
 }
 
 int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb,
-                        void *data)
+                        void *data, h2api_call_t **callp)
 {
     h2api_call_t *call = create_call(up, pool, creq);
     call->done_cb = cb;
     call->data = data;
+    if (callp != NULL)
+        *callp = call;
     submit(call);
     return 0;
 }
 
 int h2api_upstream_call_stream(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq,
-                               const h2api_stream_cbs_t *cbs, void *data)
+                               const h2api_stream_cbs_t *cbs, void *data, h2api_call_t **callp)
 {
     h2api_call_t *call = create_call(up, pool, creq);
     call->stream = cbs;
     call->data = data;
+    if (callp != NULL)
+        *callp = call;
     submit(call);
     return 0;
+}
+
+void h2api_call_cancel(h2api_call_t *call)
+{
+    on_call_dispose(call);
 }
 
 /* ---- setup ---- */

@@ -123,19 +123,26 @@ const h2api_conf_upstream_t *h2api_upstream_conf(h2api_upstream_t *up);
  * pool_timeout_ms), reuses keep-alive connections (h2o_socketpool), and retries idempotent
  * methods on connect errors, timeouts before the response head and the retry statuses, with
  * exponential backoff and full jitter (retry.* in the config).
- * @param pool  owner of the call and of every byte of the response (normally &req->pool);
- *              disposing of it cancels the call and `cb` is never called
- * @return 0 if started; -ENOMEM never (allocation failure aborts).
+ * @param pool   owner of the call and of every byte of the response (normally &req->pool);
+ *               disposing of it cancels the call and `cb` is never called
+ * @param callp  if not NULL, receives the call handle (for h2api_call_cancel), valid until `cb` runs
+ * @return 0: the call is started (allocation failure aborts; every other failure comes through `cb`).
  */
 int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb,
-                        void *data);
+                        void *data, h2api_call_t **callp);
+
+/**
+ * Cancels a call before its completion: its attempt is aborted (the HTTP/1.1 connection closed,
+ * the HTTP/2 stream reset), it leaves any queue, and its callbacks are never called.
+ */
+void h2api_call_cancel(h2api_call_t *call);
 
 /**
  * Same as h2api_upstream_call, in streaming mode. Retries happen only before on_head.
  * @param cbs  static storage
  */
 int h2api_upstream_call_stream(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq,
-                               const h2api_stream_cbs_t *cbs, void *data);
+                               const h2api_stream_cbs_t *cbs, void *data, h2api_call_t **callp);
 
 /** Streaming: the consumer is done with the last chunk; read the next one. */
 void h2api_call_proceed(h2api_call_t *call);

@@ -97,9 +97,12 @@ check_match "X-Request-ID of 200 chars is replaced by 32 hex" '^[0-9a-f]{32}$' "
 http "$B/v1/posts/2"
 rid=$(header x-request-id)
 check_match "no X-Request-ID sent: 32 hex generated" '^[0-9a-f]{32}$' "$rid"
-line=$(access_log_has "$rid") || line=""
+# the id is forwarded upstream, so the demo upstream's line (GET /posts/2) carries it too
+line=$(access_log_has "GET /v1/posts/2 ") || line=""
 check_contains "access log line has the generated request id" "$rid" "$line"
 check_contains "access log line has the path" "/v1/posts/2" "$line"
+upline=$(access_log_has "GET /posts/2 ") || upline=""
+check_contains "the upstream call carried the same request id" "$rid" "$upline"
 
 http "$B/v1/posts/3"
 rid2=$(header x-request-id)
