@@ -38,7 +38,7 @@ wait_upstream_hits() {
 }
 
 # ---------------------------------------------------------------- 1. drain with 8 in flight
-start_peer slow 1.5 || bail "slow upstream starts" "listening" "no"
+start_peer slow 3 || bail "slow upstream starts" "listening" "no"
 SLOW_PORT=$PEER_PORT
 SLOW_ERR=$PEER_ERR
 PORT=$(free_port)
@@ -48,8 +48,8 @@ ok "drain: server becomes ready"
 DRAIN_PID=$SERVER_PID
 
 start_clients 8 "http://127.0.0.1:$PORT/v1/posts/1" inflight
-if wait_upstream_hits "$SLOW_ERR" 8 1; then ok "drain: 8 requests in flight at the upstream"; else
-    notok "drain: 8 requests in flight at the upstream" "8 GET /posts/1 within 1 s" "$(grep -c '^GET' "$SLOW_ERR")"
+if wait_upstream_hits "$SLOW_ERR" 8 2; then ok "drain: 8 requests in flight at the upstream"; else
+    notok "drain: 8 requests in flight at the upstream" "8 GET /posts/1 within 2 s" "$(grep -c '^GET' "$SLOW_ERR")"
 fi
 t0=$(now_ms)
 kill -TERM "$DRAIN_PID"
