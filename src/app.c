@@ -241,6 +241,11 @@ void h2api_send_json(h2api_request_t *r, int status, const char *body, size_t le
     send_json_req(r->req, status, h2o_strdup(&r->req->pool, body, len));
 }
 
+void h2api_send_json_nocopy(h2api_request_t *r, int status, h2o_iovec_t body)
+{
+    send_json_req(r->req, status, body);
+}
+
 void h2api_send_error_req(h2o_req_t *req, int status, const char *detail)
 {
     send_json_req(req, status, h2api_json_detail(&req->pool, detail));

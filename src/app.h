@@ -125,6 +125,12 @@ void *h2api_worker_resource(h2api_worker_t *worker, const char *name);
  */
 void h2api_send_json(h2api_request_t *r, int status, const char *body, size_t len);
 
+/**
+ * Sends `body` as JSON without copying it: it must live until the response is sent (in
+ * req->pool, or static storage such as prebuilt data that outlives every request).
+ */
+void h2api_send_json_nocopy(h2api_request_t *r, int status, h2o_iovec_t body);
+
 /** The reason phrase of `status` (RFC 9110 §15), e.g. "Not Found"; a class phrase for others. Static. */
 const char *h2api_status_reason(int status);
 
