@@ -381,6 +381,10 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
 
     h2o_iovec_t request_id = assign_request_id(worker, req);
 
+    if (req->input.path.len > app->conf->limits.max_url_bytes) {
+        send_json_req(req, 414, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"URI Too Long\"}")));
+        return 0;
+    }
     if (header_bytes(req) > app->conf->limits.max_header_bytes) {
         send_json_req(req, 431, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Request Header Fields Too Large\"}")));
         return 0;

@@ -761,6 +761,7 @@ static void set_defaults(h2api_conf_t *conf)
     conf->limits.idle_timeout_ms = 10000;
     conf->limits.max_connections_per_worker = 4096;
     conf->limits.http2_max_concurrent_streams = 100;
+    conf->limits.max_url_bytes = 4096;
     conf->shutdown_timeout_ms = 10000;
     conf->log.level = H2API_LOG_INFO;
     conf->log.access_log = 1;
@@ -879,6 +880,7 @@ enum {
     LIMITS_IDLE_TIMEOUT_MS,
     LIMITS_MAX_CONNECTIONS_PER_WORKER,
     LIMITS_HTTP2_MAX_CONCURRENT_STREAMS,
+    LIMITS_MAX_URL_BYTES,
     LIMITS_NUM
 };
 static const char *const limits_keys[LIMITS_NUM] = {
@@ -888,6 +890,7 @@ static const char *const limits_keys[LIMITS_NUM] = {
     [LIMITS_IDLE_TIMEOUT_MS] = "idle_timeout_ms",
     [LIMITS_MAX_CONNECTIONS_PER_WORKER] = "max_connections_per_worker",
     [LIMITS_HTTP2_MAX_CONCURRENT_STREAMS] = "http2_max_concurrent_streams",
+    [LIMITS_MAX_URL_BYTES] = "max_url_bytes",
 };
 
 static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line)
@@ -906,6 +909,8 @@ static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line
         return read_count(r, 1, MAX_CONNECTIONS_PER_WORKER, &conf->limits.max_connections_per_worker);
     case LIMITS_HTTP2_MAX_CONCURRENT_STREAMS:
         return read_count(r, 1, MAX_HTTP2_STREAMS, &conf->limits.http2_max_concurrent_streams);
+    case LIMITS_MAX_URL_BYTES:
+        return read_bytes(r, 1, H2API_CONF_MAX_HEADER_BYTES_LIMIT, &conf->limits.max_url_bytes);
     }
     return 0;
 }

@@ -107,6 +107,7 @@ typedef struct st_h2api_conf_t {
         uint64_t idle_timeout_ms;            /* HTTP/2 idle connection timeout; default 10000 */
         size_t max_connections_per_worker;   /* default 4096 */
         size_t http2_max_concurrent_streams; /* default 100 */
+        size_t max_url_bytes;                /* request target (path and query); 414 beyond; default 4096 */
     } limits;
     uint64_t shutdown_timeout_ms; /* drain deadline after SIGTERM; default 10000 */
 

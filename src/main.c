@@ -2,6 +2,7 @@
  * h2api: command line, config, signals, start and stop.
  */
 #include <getopt.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,19 @@ static void usage(FILE *fp)
                 "  -v, --version     print the version and exit\n"
                 "  -h, --help        print this help and exit\n"
                 "Environment: H2API_LISTEN, H2API_WORKERS, H2API_LOG_LEVEL, H2API_UPSTREAM_URL (see README.md)\n");
+}
+
+/* Every client connection and every upstream connection is a descriptor: take the hard limit. */
+static void raise_nofile_limit(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == lim.rlim_max)
+        return;
+    rlim_t was = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+        h2api_log(H2API_LOG_INFO, "open files limit raised from %llu to %llu", (unsigned long long)was,
+                  (unsigned long long)lim.rlim_cur);
 }
 
 int main(int argc, char **argv)
@@ -77,6 +91,7 @@ int main(int argc, char **argv)
     }
     h2api_log_set_level(conf->log.level);
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile_limit();
 
     h2api_app_t *app = h2api_app_create(conf);
     if (h2api_routes_register(app) != 0) {

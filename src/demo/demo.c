@@ -65,19 +65,20 @@ static int64_t query_filter(h2api_request_t *r, const char *name)
     return id;
 }
 
+/* prebuilt texts live until h2api_demo_destroy, after every request: sent without a copy */
 static void send_text(h2api_request_t *r, int status, h2api__demo_text_t text)
 {
-    h2api_send_json(r, status, text.base, text.len);
+    h2api_send_json_nocopy(r, status, h2o_iovec_init(text.base, text.len));
 }
 
 static void send_empty_list(h2api_request_t *r)
 {
-    h2api_send_json(r, 200, "[]", 2);
+    h2api_send_json_nocopy(r, 200, h2o_iovec_init(H2O_STRLIT("[]")));
 }
 
 static void send_not_found(h2api_request_t *r)
 {
-    h2api_send_json(r, 404, "{}", 2);
+    h2api_send_json_nocopy(r, 404, h2o_iovec_init(H2O_STRLIT("{}")));
 }
 
 /* renders `obj` compactly into req->pool and sends it */
@@ -86,7 +87,7 @@ static void send_object(h2api_request_t *r, int status, const json_t *obj)
     size_t len = json_dumpb(obj, NULL, 0, H2API__DEMO_JSON_FLAGS);
     char *buf = h2o_mem_alloc_pool(&r->req->pool, len);
     json_dumpb(obj, buf, len, H2API__DEMO_JSON_FLAGS);
-    h2api_send_json(r, status, buf, len);
+    h2api_send_json_nocopy(r, status, h2o_iovec_init(buf, len));
 }
 
 /* parses the request body; answers 400 and returns NULL unless it is a JSON object */
