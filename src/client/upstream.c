@@ -292,7 +292,9 @@ static void finish(h2api_call_t *call, const char *errstr, int defer)
     size_t ei = errstr != NULL ? error_index(errstr) : SIZE_MAX;
     int failed = (ei != SIZE_MAX && error_table[ei].is_upstream_failure) ||
                  (errstr == NULL && call->res.status >= 500 && status_is_retryable(up->conf, call->res.status));
-    if (errstr == NULL || ei == SIZE_MAX || error_table[ei].is_upstream_failure || up->breaker.half_open_trial)
+    /* our own refusals (pool, rate limit, open circuit) say nothing of the upstream's health,
+     * except that a trial call must settle the half-open state either way */
+    if (errstr == NULL || (ei != SIZE_MAX && error_table[ei].is_upstream_failure) || call->is_trial)
         breaker_record(up, failed);
     if (errstr != NULL)
         ++up->stats.errors;
@@ -355,6 +357,7 @@ static void retry_later(h2api_call_t *call)
     uint64_t delay_ms = ceiling == 0 ? 0 : rng_next(up->client->rng) % (ceiling + 1);
     if (call->retry_after_ms > delay_ms)
         delay_ms = call->retry_after_ms < up->conf->retry.backoff_cap_ms ? call->retry_after_ms : up->conf->retry.backoff_cap_ms;
+    call->retry_after_ms = 0;
     delay_call(call, delay_ms);
     schedule_pump(up);
 }
@@ -411,6 +414,10 @@ void h2api__call_on_head(h2api_call_t *call, int status, const h2o_header_t *hea
     call->res.num_headers = num_headers;
 
     if (call->stream != NULL) {
+        /* a stream may last as long as its body keeps coming: from here on io_timeout_ms bounds
+         * each read, as httpx's read timeout does, and the whole-call deadline no longer applies */
+        if (h2o_timeout_is_linked(&call->deadline_entry))
+            h2o_timeout_unlink(&call->deadline_entry);
         call->head_delivered = 1;
         call->stream->on_head(call->data, call, NULL, &call->res);
     }
