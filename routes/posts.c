@@ -78,11 +78,11 @@ static void details_stage1_done(h2api_gather_t *gather, void *data)
     int status;
 
     if ((status = routes_child_failure(h2api_gather_result(gather, 0), &detail, &r->req->pool)) != 0) {
-        h2api_send_error(r, status, status == 404 ? "Post not found" : detail);
+        routes_send_failure(r, status, status == 404 ? "Post not found" : detail);
         return;
     }
     if ((status = routes_child_failure(h2api_gather_result(gather, 1), &detail, &r->req->pool)) != 0) {
-        h2api_send_error(r, status == 404 ? 502 : status, detail);
+        routes_send_failure(r, status == 404 ? 502 : status, detail);
         return;
     }
     /* the one field the next stage needs: parse the post (small) rather than splice it blind */

@@ -45,7 +45,7 @@ static int is_hop_by_hop(const h2o_iovec_t *name, h2o_iovec_t connection)
         size_t token_len;
         const char *token;
         while ((token = h2o_next_token(&iter, ',', &token_len, NULL)) != NULL)
-            if (h2o_lcstris(name->base, name->len, token, token_len))
+            if (h2o_lcstris(token, token_len, name->base, name->len)) /* lower-cases its first argument */
                 return 1;
     }
     return 0;
@@ -81,6 +81,8 @@ static void on_upstream_head(void *data, h2api_call_t *call, const char *errstr,
 {
     proxy_t *p = data;
     h2o_req_t *req = p->r->req;
+    if (p->r->client_gone)
+        return; /* answered 499 already: the call is cancelled when the request is disposed of */
     if (errstr != NULL) {
         p->finished = 1;
         routes_send_call_error(p->r, errstr);
@@ -111,6 +113,8 @@ static void on_upstream_body(void *data, h2api_call_t *call, const char *errstr,
 {
     proxy_t *p = data;
     h2o_req_t *req = p->r->req;
+    if (p->r->client_gone)
+        return;
     if (errstr != NULL) {
         /* the head is out: all that is left is to break the response off (h1: close; h2: RST_STREAM) */
         p->finished = 1;

@@ -45,12 +45,16 @@ const h2api_call_req_t *routes_call_req(h2api_request_t *r, const char *method, 
     return creq;
 }
 
-void routes_send_call_error(h2api_request_t *r, const char *errstr)
+void routes_send_failure(h2api_request_t *r, int status, const char *detail)
 {
-    int status = h2api_client_error_status(errstr);
     if (status == 503)
         h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
-    h2api_send_error(r, status, h2api_client_error_detail(errstr));
+    h2api_send_error(r, status, detail);
+}
+
+void routes_send_call_error(h2api_request_t *r, const char *errstr)
+{
+    routes_send_failure(r, h2api_client_error_status(errstr), h2api_client_error_detail(errstr));
 }
 
 typedef struct st_routes_get_t {

@@ -43,6 +43,9 @@ typedef void (*routes_upstream_ok_cb)(h2api_request_t *r, const h2api_call_res_t
  */
 void routes_upstream_get(h2api_request_t *r, h2o_iovec_t path, routes_upstream_ok_cb on_ok);
 
+/** Answers `status` with {"detail": detail}; a 503 (our own limits) carries Retry-After: 1. */
+void routes_send_failure(h2api_request_t *r, int status, const char *detail);
+
 /** Answers a client error constant: its status (502 / 503 / 504) and detail; 503 adds Retry-After: 1. */
 void routes_send_call_error(h2api_request_t *r, const char *errstr);
 

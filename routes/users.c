@@ -36,7 +36,7 @@ static void users_overview_done(h2api_gather_t *gather, void *data)
     int status;
 
     if ((status = routes_child_failure(h2api_gather_result(gather, 0), &detail, pool)) != 0) {
-        h2api_send_error(r, status, status == 404 ? "User not found" : detail);
+        routes_send_failure(r, status, status == 404 ? "User not found" : detail);
         return;
     }
 

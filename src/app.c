@@ -3,6 +3,7 @@
  * resources, request helpers, the JSON error filter and the access log.
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,8 @@ const char *h2api_status_reason(int status)
 static void send_json_req(h2o_req_t *req, int status, h2o_iovec_t body)
 {
     static h2o_generator_t generator = {NULL, NULL};
+    if (req->res.status == 499)
+        return; /* the client went away and was answered already: a late continuation */
     req->res.status = status;
     req->res.reason = h2api_status_reason(status);
     req->res.content_length = body.len;
@@ -301,6 +304,86 @@ h2o_iovec_t h2api_request_header(h2api_request_t *r, const char *name)
 {
     ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
     return i >= 0 ? r->req->headers.entries[i].value : h2o_iovec_init(NULL, 0);
+}
+
+/* ---- HTTP/1.1 clients that go away ----
+ *
+ * libh2o 2.2.5 stops reading an HTTP/1.1 connection while its request is being handled, so it
+ * never sees the client leave; an HTTP/2 client's RST_STREAM does dispose of the request. A
+ * request that is still unanswered is therefore watched: every H2API_WATCH_INTERVAL_MS its socket
+ * is peeked (MSG_PEEK: the bytes stay for h2o), and an end of stream or a reset means the client
+ * is gone. It is answered 499 (nginx's "client closed request") so that h2o finishes it at once,
+ * and disposing of its pool cancels its upstream calls. Later answers from its continuations are
+ * dropped (see send_json_req).
+ */
+#define H2API_WATCH_INTERVAL_MS 200
+
+typedef struct st_h2api_watch_t {
+    h2o_linklist_t link;
+    h2api_request_t *r;
+    int fd;
+} h2api_watch_t;
+
+static void send_json_req(h2o_req_t *req, int status, h2o_iovec_t body);
+
+static void on_watch_dispose(void *_watch)
+{
+    h2api_watch_t *watch = _watch;
+    if (h2o_linklist_is_linked(&watch->link))
+        h2o_linklist_unlink(&watch->link);
+}
+
+static void on_watch_timer(uv_timer_t *timer)
+{
+    h2api_worker_t *worker = timer->data;
+    h2o_linklist_t *node = worker->watched.next;
+    while (node != &worker->watched) {
+        h2api_watch_t *watch = H2O_STRUCT_FROM_MEMBER(h2api_watch_t, link, node);
+        node = node->next;
+        h2o_req_t *req = watch->r->req;
+        if (req->_generator != NULL || req->res.status != 0) {
+            h2o_linklist_unlink(&watch->link); /* answering already */
+            continue;
+        }
+        char c;
+        ssize_t n = recv(watch->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            h2o_linklist_unlink(&watch->link);
+            watch->r->client_gone = 1;
+            req->http1_is_persistent = 0;
+            send_json_req(req, 499, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Client Closed Request\"}")));
+        }
+    }
+    if (h2o_linklist_is_empty(&worker->watched))
+        uv_timer_stop(timer);
+}
+
+void h2api__worker_init_watch(h2api_worker_t *worker)
+{
+    h2o_linklist_init_anchor(&worker->watched);
+    uv_timer_init(&worker->loop, &worker->watch_timer);
+    worker->watch_timer.data = worker;
+    uv_unref((uv_handle_t *)&worker->watch_timer);
+}
+
+/* Starts watching `r` if it is an HTTP/1.x request whose handler did not answer at once. */
+static void watch_request(h2api_request_t *r)
+{
+    h2o_req_t *req = r->req;
+    if (req->version >= 0x200 || req->_generator != NULL || req->res.status != 0)
+        return;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    h2api_conn_t *conn = sock != NULL ? sock->on_close.data : NULL;
+    if (conn == NULL)
+        return;
+    int fd;
+    if (uv_fileno((uv_handle_t *)&conn->handle, &fd) != 0)
+        return;
+    h2api_watch_t *watch = h2o_mem_alloc_shared(&req->pool, sizeof(*watch), on_watch_dispose);
+    *watch = (h2api_watch_t){.r = r, .fd = fd};
+    h2o_linklist_insert(&r->worker->watched, &watch->link);
+    if (!uv_is_active((uv_handle_t *)&r->worker->watch_timer))
+        uv_timer_start(&r->worker->watch_timer, on_watch_timer, H2API_WATCH_INTERVAL_MS, H2API_WATCH_INTERVAL_MS);
 }
 
 /* ---- dispatch ---- */
@@ -422,6 +505,8 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
 
     if (r->route->handler(r) != 0 && req->_generator == NULL)
         send_json_req(req, 500, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Internal Server Error\"}")));
+    else
+        watch_request(r);
     return 0;
 }
 

@@ -43,6 +43,7 @@ struct st_h2api_request_t {
     h2api_param_t *params; /* in req->pool */
     size_t num_params;
     h2o_iovec_t request_id; /* the X-Request-ID of this request (kept from the client or made) */
+    int client_gone;        /* the HTTP/1.1 client closed its connection: answered 499, work cancelled */
 };
 
 /**

@@ -43,12 +43,6 @@ typedef struct st_h2api_listener_conf_t {
     const char *label;        /* what it serves, for the log */
 } h2api_listener_conf_t;
 
-/* An accepted connection's libuv handle; h2o owns handle.data (its socket). */
-typedef struct st_h2api_conn_t {
-    uv_tcp_t handle;
-    h2api_worker_t *worker;
-} h2api_conn_t;
-
 typedef struct st_h2api_listener_t {
     uv_tcp_t handle;
     h2o_accept_ctx_t accept_ctx;
@@ -272,6 +266,7 @@ static void on_accept(uv_stream_t *_listener, int status)
     }
     uv_tcp_nodelay(&conn->handle, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&conn->handle, on_conn_close);
+    sock->on_close.data = conn;
     h2o_accept(&listener->accept_ctx, sock);
 }
 
@@ -327,6 +322,7 @@ static void *worker_main(void *_ws)
     h2o_context_init(&w->ctx, &w->loop, &server->globalconf);
     uv_async_init(&w->loop, &ws->wake, on_wake);
     ws->wake.data = ws;
+    h2api__worker_init_watch(w);
 
     ws->startup_ret = h2api_app_worker_startup(w->app, w, ws->startup_err, sizeof(ws->startup_err));
     if (ws->startup_ret == 0) {

@@ -28,13 +28,28 @@ static json_t *loc_with(json_t *loc, json_t *key)
 
 json_t *h2api_validate_parse(h2o_iovec_t body, json_t *errors)
 {
+    size_t i = 0;
+    while (i < body.len && (body.base[i] == ' ' || body.base[i] == '\t' || body.base[i] == '\r' || body.base[i] == '\n'))
+        ++i;
+    if (i == body.len) {
+        /* FastAPI treats a missing body as a missing required field */
+        add_error(errors, "missing", json_pack("[s]", "body"), "Field required", json_null(), NULL);
+        return NULL;
+    }
     json_error_t err;
-    json_t *value = json_loadb(body.base != NULL ? body.base : "", body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    json_t *value = json_loadb(body.base, body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (value == NULL) {
+        /* pydantic names the offset where decoding stopped: the end of the input when it ran
+         * out, else the offending character (jansson's position counts it as read) */
+        size_t read = err.position > 0 ? (size_t)err.position : 0;
+        size_t pos = json_error_code(&err) == json_error_premature_end_of_input ? body.len : read > 0 ? read - 1 : 0;
         json_t *ctx = json_object();
         json_object_set_new(ctx, "error", json_string(err.text));
-        add_error(errors, "json_invalid", json_pack("[s,I]", "body", (json_int_t)(err.position > 0 ? err.position - 1 : 0)),
-                  "JSON decode error", json_object(), ctx);
+        add_error(errors, "json_invalid", json_pack("[s,I]", "body", (json_int_t)pos), "JSON decode error", json_object(), ctx);
+    } else if (json_is_null(value)) {
+        json_decref(value);
+        add_error(errors, "missing", json_pack("[s]", "body"), "Field required", json_null(), NULL);
+        value = NULL;
     }
     return value;
 }

@@ -29,8 +29,23 @@ struct st_h2api_worker_t {
         const char *name;
         void *value;
     } resources[H2API_WORKER_MAX_RESOURCES];
+    /* HTTP/1.1 requests waiting on upstream work, checked for a client that went away */
+    h2o_linklist_t watched;
+    uv_timer_t watch_timer;
     size_t num_resources;
 };
+
+/**
+ * The accepted connection behind an h2o server socket: server.c stores it in the socket's
+ * on_close.data, a field libh2o uses only for client (socket pool) sockets.
+ */
+typedef struct st_h2api_conn_t {
+    uv_tcp_t handle;
+    h2api_worker_t *worker;
+} h2api_conn_t;
+
+/** Starts the worker's watcher of HTTP/1.1 clients (app.c); call on the worker's thread. */
+void h2api__worker_init_watch(h2api_worker_t *worker);
 
 /** The worker that owns h2o context `ctx` (every context we create is a worker's first member). */
 static inline h2api_worker_t *h2api__worker_of(h2o_context_t *ctx)

@@ -28,6 +28,7 @@
 typedef struct st_h2api__transport_t h2api__transport_t;
 
 typedef enum en_h2api__call_state_t {
+    H2API__CALL_NEW = 0,    /* created, not yet queued or started */
     H2API__CALL_WAITING,    /* in the upstream's queue */
     H2API__CALL_DELAYED,    /* waiting on a timer: backoff before a retry, or a rate-limit slot */
     H2API__CALL_RUNNING,    /* an attempt is with the transport */

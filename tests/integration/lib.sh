@@ -452,3 +452,109 @@ start_peer() {
     PEER_PORT=$(cat "$portfile")
     wait_port 127.0.0.1 "$PEER_PORT" 5
 }
+
+# ---------------------------------------------------------------- example-route helpers (t_api*.sh)
+
+# write_api_conf FILE PORT UPSTREAM_URL [DEMO_PORT]
+# Like write_conf, for the example routes, with more knobs: CONF_WORKERS (default 2),
+# CONF_MAX_BODY (default 1m), CONF_TIMEOUT_MS (default 2000), CONF_BREAKER (the upstream's
+# circuit_breaker flow mapping, default {failures: 0}: off), CONF_BULK (app.bulk_concurrency,
+# default: not set) and CONF_UPSTREAM_EXTRA (more keys of the upstream, indented by 4).
+write_api_conf() {
+    local file=$1 port=$2 url=$3 demo_port=${4:-}
+    {
+        echo "listen:"
+        echo "  - 127.0.0.1:$port"
+        echo "workers: ${CONF_WORKERS:-2}"
+        echo "limits: {max_body_bytes: ${CONF_MAX_BODY:-1m}}"
+        echo "shutdown_timeout_ms: 2000"
+        echo "log: {level: info, access_log: true}"
+        echo "default_upstream: jsonplaceholder"
+        echo "upstreams:"
+        echo "  jsonplaceholder:"
+        echo "    base_url: $url"
+        echo "    timeout_ms: ${CONF_TIMEOUT_MS:-2000}"
+        echo "    retry: {attempts: 1}"
+        echo "    circuit_breaker: ${CONF_BREAKER:-{failures: 0\}}"
+        if [ -n "${CONF_UPSTREAM_EXTRA:-}" ]; then printf '%s\n' "$CONF_UPSTREAM_EXTRA"; fi
+        echo "demo_upstream:"
+        if [ -n "$demo_port" ]; then
+            echo "  enabled: true"
+            echo "  listen: 127.0.0.1:$demo_port"
+        else
+            echo "  enabled: false"
+        fi
+        if [ -n "${CONF_BULK:-}" ]; then
+            echo "app:"
+            echo "  bulk_concurrency: $CONF_BULK"
+        fi
+    } >"$file"
+}
+
+# start_api_peer RULES_JSON: starts peers/api_peer.py with RULES_JSON (see its docstring; a
+# leading @ names a file), records its PID in API_PEER_PID, its port in API_PEER_PORT and its
+# log file in API_PEER_LOG. Returns 1 if it did not start within 5 s.
+start_api_peer() {
+    local portfile
+    R_SEQ=$((R_SEQ + 1))
+    portfile=$T/apipeer.$R_SEQ.port
+    API_PEER_LOG=$T/apipeer.$R_SEQ.log
+    : >"$API_PEER_LOG"
+    "$PY" "$PEERS_DIR/api_peer.py" "$1" "$portfile" "$API_PEER_LOG" </dev/null >"$T/apipeer.$R_SEQ.out" 2>"$T/apipeer.$R_SEQ.err" &
+    API_PEER_PID=$!
+    track_pid "$API_PEER_PID"
+    API_PEER_PORT=
+    wait_file "$portfile" 5 || return 1
+    API_PEER_PORT=$(cat "$portfile")
+    wait_port 127.0.0.1 "$API_PEER_PORT" 5
+}
+
+# peer_log_wait LOGFILE ERE COUNT [SECONDS]: waits (bounded, default 3 s, fractions allowed) until LOGFILE has at
+# least COUNT lines matching ERE; prints the count found either way. True if reached.
+peer_log_wait() {
+    local f=$1 re=$2 want=$3 secs=${4:-3} i n=0 tries
+    tries=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 20 }')
+    for ((i = 0; i < tries; i++)); do
+        n=$(grep -cE -- "$re" "$f" 2>/dev/null)
+        [ "${n:-0}" -ge "$want" ] && break
+        sleep 0.05
+    done
+    printf '%s' "${n:-0}"
+    [ "${n:-0}" -ge "$want" ]
+}
+
+# sha256_of FILE: prints the hex sha256 of FILE.
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# rss_kb PID: prints VmRSS of PID in kB (empty if gone).
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# check_json_file NAME FILE EXPR: like check_json on another file.
+check_json_file() {
+    if json_eval "$2" "$3"; then
+        ok "$1"
+    else
+        notok "$1" "JSON with $3" "'$(shorten "$(head -c 300 "$2")")'"
+    fi
+}
+
+# check_json_with NAME EXPR FILE...: the last response body is JSON and EXPR is truthy, with `d`
+# the body and `e` the list of the FILEs' parsed JSON (expected values computed elsewhere).
+check_json_with() {
+    local name=$1 expr=$2
+    shift 2
+    if "$PY" -c 'import json, re, sys
+def load(p):
+    with open(p, "rb") as f:
+        return json.loads(f.read().decode("utf-8"))
+try:
+    d = load(sys.argv[1])
+    e = [load(p) for p in sys.argv[3:]]
+    sys.exit(0 if eval(sys.argv[2], {"d": d, "e": e, "re": re, "json": json}) else 1)
+except Exception:
+    sys.exit(2)' "$R_BODY" "$expr" "$@"; then
+        ok "$name"
+    else
+        notok "$name" "JSON with $expr" "status $R_CODE, body '$(shorten "$(head -c 300 "$R_BODY")")'"
+    fi
+}
