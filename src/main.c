@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "demo/demo.h"
 #include "server.h"
+#include "http1_guard.h"
 #include "routes/routes.h"
 
 #define H2API_DEFAULT_CONFIG "config/h2api.yaml"
@@ -111,6 +112,8 @@ int main(int argc, char **argv)
         h2api_server_add_app_listener(server, demo, &conf->demo_upstream.listen);
     }
     h2api_log(H2API_LOG_INFO, "h2api %s starting with %s", PACKAGE_VERSION, conf->path);
+    /* referencing the guard links it in: libh2o then parses HTTP/1.1 heads through it */
+    h2api_log(H2API_LOG_DEBUG, "HTTP/1.1 framing guard: %lu refused so far", h2api__http1_guard_refused());
 
     int ret = h2api_app_startup(app, errbuf, sizeof(errbuf));
     if (ret != 0) {
