@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "app.h"
 #include "json.h"
+#include "server.h"
 #include "reqid.h"
 #include "worker.h"
 
@@ -325,6 +326,7 @@ typedef struct st_h2api_watch_t {
 } h2api_watch_t;
 
 static void send_json_req(h2o_req_t *req, int status, h2o_iovec_t body);
+static h2api_conn_t *conn_of(h2o_req_t *req);
 
 static void on_watch_dispose(void *_watch)
 {
@@ -372,8 +374,7 @@ static void watch_request(h2api_request_t *r)
     h2o_req_t *req = r->req;
     if (req->version >= 0x200 || req->_generator != NULL || req->res.status != 0)
         return;
-    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
-    h2api_conn_t *conn = sock != NULL ? sock->on_close.data : NULL;
+    h2api_conn_t *conn = conn_of(req);
     if (conn == NULL)
         return;
     int fd;
@@ -388,10 +389,68 @@ static void watch_request(h2api_request_t *r)
 
 /* ---- dispatch ---- */
 
-static void on_request_dispose(void *_worker)
+/* ---- HTTP/2 abuse: stream floods and Rapid Reset (CVE-2023-44487) ----
+ *
+ * libh2o 2.2.5 lets a client open and reset streams without bound. Every HTTP/2 request that
+ * reaches the dispatcher is counted on its connection: streams opened per second, and streams
+ * the client cancelled before they were answered, per ten seconds. Past either bound
+ * (limits.http2_max_streams_per_second / http2_max_cancelled_streams) the connection is shut
+ * down at the socket (shutdown(2)): libh2o reads the end of stream and closes it through its own
+ * path, and the requests still dispatched on it start no upstream work.
+ */
+static h2api_conn_t *conn_of(h2o_req_t *req)
 {
-    h2api_worker_t *worker = *(h2api_worker_t **)_worker;
-    --worker->num_requests_in_flight;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    return sock != NULL ? sock->on_close.data : NULL;
+}
+
+static void shut_down_conn(h2api_conn_t *conn, const char *why)
+{
+    int fd;
+    if (conn->closing)
+        return;
+    conn->closing = 1;
+    if (uv_fileno((uv_handle_t *)&conn->handle, &fd) == 0)
+        shutdown(fd, SHUT_RDWR);
+    h2api_log(H2API_LOG_WARN, "closing an HTTP/2 connection: %s", why);
+}
+
+/* Counts a new stream; returns 0 if the connection may go on. */
+static int account_h2_stream(h2api_conn_t *conn, const h2api_conf_t *conf, uint64_t now_ms)
+{
+    if (now_ms - conn->window_start_ms >= 1000) {
+        conn->window_start_ms = now_ms;
+        conn->streams_in_window = 0;
+    }
+    if (++conn->streams_in_window > conf->limits.http2_max_streams_per_second)
+        shut_down_conn(conn, "more streams per second than limits.http2_max_streams_per_second");
+    return conn->closing;
+}
+
+static void account_h2_cancel(h2api_conn_t *conn, const h2api_conf_t *conf, uint64_t now_ms)
+{
+    if (now_ms - conn->cancel_window_start_ms >= 10000) {
+        conn->cancel_window_start_ms = now_ms;
+        conn->cancelled_in_window = 0;
+    }
+    if (++conn->cancelled_in_window > conf->limits.http2_max_cancelled_streams)
+        shut_down_conn(conn, "more streams reset before their answer than limits.http2_max_cancelled_streams (Rapid Reset)");
+}
+
+typedef struct st_h2api_request_tracker_t {
+    h2api_worker_t *worker;
+    h2o_req_t *req;
+    h2api_conn_t *h2_conn; /* the HTTP/2 connection, NULL for HTTP/1.x */
+    const h2api_conf_t *conf;
+} h2api_request_tracker_t;
+
+static void on_request_dispose(void *_tracker)
+{
+    h2api_request_tracker_t *t = _tracker;
+    --t->worker->num_requests_in_flight;
+    /* disposed of with no answer: the client reset the stream (or the connection went away) */
+    if (t->h2_conn != NULL && t->req->res.status == 0)
+        account_h2_cancel(t->h2_conn, t->conf, h2o_now(t->worker->ctx.loop));
 }
 
 static h2o_iovec_t assign_request_id(h2api_worker_t *worker, h2o_req_t *req)
@@ -464,6 +523,16 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
 
     h2o_iovec_t request_id = assign_request_id(worker, req);
 
+    /* every request is tracked: the drain waits for it, and an HTTP/2 stream counts on its connection */
+    h2api_request_tracker_t *tracker = h2o_mem_alloc_shared(&req->pool, sizeof(*tracker), on_request_dispose);
+    *tracker = (h2api_request_tracker_t){.worker = worker, .req = req, .conf = app->conf};
+    ++worker->num_requests_in_flight;
+    if (req->version >= 0x200 && (tracker->h2_conn = conn_of(req)) != NULL &&
+        account_h2_stream(tracker->h2_conn, app->conf, h2o_now(worker->ctx.loop))) {
+        send_json_req(req, 503, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Connection closed for abuse\"}")));
+        return 0;
+    }
+
     if (req->input.path.len > app->conf->limits.max_url_bytes) {
         send_json_req(req, 414, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"URI Too Long\"}")));
         return 0;
@@ -499,9 +568,6 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
                            .params = match->params,
                            .num_params = match->num_params,
                            .request_id = request_id};
-    h2api_worker_t **tracker = h2o_mem_alloc_shared(&req->pool, sizeof(*tracker), on_request_dispose);
-    *tracker = worker;
-    ++worker->num_requests_in_flight;
 
     if (r->route->handler(r) != 0 && req->_generator == NULL)
         send_json_req(req, 500, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Internal Server Error\"}")));

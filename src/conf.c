@@ -762,6 +762,8 @@ static void set_defaults(h2api_conf_t *conf)
     conf->limits.max_connections_per_worker = 4096;
     conf->limits.http2_max_concurrent_streams = 100;
     conf->limits.max_url_bytes = 4096;
+    conf->limits.http2_max_streams_per_second = 10000;
+    conf->limits.http2_max_cancelled_streams = 1000;
     conf->shutdown_timeout_ms = 10000;
     conf->log.level = H2API_LOG_INFO;
     conf->log.access_log = 1;
@@ -881,6 +883,8 @@ enum {
     LIMITS_MAX_CONNECTIONS_PER_WORKER,
     LIMITS_HTTP2_MAX_CONCURRENT_STREAMS,
     LIMITS_MAX_URL_BYTES,
+    LIMITS_HTTP2_MAX_STREAMS_PER_SECOND,
+    LIMITS_HTTP2_MAX_CANCELLED_STREAMS,
     LIMITS_NUM
 };
 static const char *const limits_keys[LIMITS_NUM] = {
@@ -891,6 +895,8 @@ static const char *const limits_keys[LIMITS_NUM] = {
     [LIMITS_MAX_CONNECTIONS_PER_WORKER] = "max_connections_per_worker",
     [LIMITS_HTTP2_MAX_CONCURRENT_STREAMS] = "http2_max_concurrent_streams",
     [LIMITS_MAX_URL_BYTES] = "max_url_bytes",
+    [LIMITS_HTTP2_MAX_STREAMS_PER_SECOND] = "http2_max_streams_per_second",
+    [LIMITS_HTTP2_MAX_CANCELLED_STREAMS] = "http2_max_cancelled_streams",
 };
 
 static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line)
@@ -911,6 +917,10 @@ static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line
         return read_count(r, 1, MAX_HTTP2_STREAMS, &conf->limits.http2_max_concurrent_streams);
     case LIMITS_MAX_URL_BYTES:
         return read_bytes(r, 1, H2API_CONF_MAX_HEADER_BYTES_LIMIT, &conf->limits.max_url_bytes);
+    case LIMITS_HTTP2_MAX_STREAMS_PER_SECOND:
+        return read_count(r, 1, MAX_HTTP2_STREAMS, &conf->limits.http2_max_streams_per_second);
+    case LIMITS_HTTP2_MAX_CANCELLED_STREAMS:
+        return read_count(r, 1, MAX_HTTP2_STREAMS, &conf->limits.http2_max_cancelled_streams);
     }
     return 0;
 }

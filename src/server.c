@@ -252,8 +252,8 @@ static void on_accept(uv_stream_t *_listener, int status)
     if (status != 0)
         return;
     h2api_conn_t *conn = h2o_mem_alloc(sizeof(*conn));
+    *conn = (h2api_conn_t){.worker = worker};
     uv_tcp_init(_listener->loop, &conn->handle);
-    conn->worker = worker;
     if (uv_accept(_listener, (uv_stream_t *)&conn->handle) != 0) {
         uv_close((uv_handle_t *)&conn->handle, (uv_close_cb)free);
         return;

@@ -24,7 +24,7 @@ struct st_h2api_worker_t {
     int ready;
     uint64_t rng[2];               /* request-id generator state */
     size_t num_connections;        /* accepted and not yet closed */
-    size_t num_requests_in_flight; /* dispatched to a route and not yet disposed */
+    size_t num_requests_in_flight; /* reached the dispatcher and not yet disposed of */
     struct {
         const char *name;
         void *value;
@@ -42,6 +42,12 @@ struct st_h2api_worker_t {
 typedef struct st_h2api_conn_t {
     uv_tcp_t handle;
     h2api_worker_t *worker;
+    /* HTTP/2 abuse accounting (app.c) */
+    uint64_t window_start_ms;  /* of the current one-second window of opened streams */
+    size_t streams_in_window;
+    uint64_t cancel_window_start_ms; /* of the current ten-second window of cancelled streams */
+    size_t cancelled_in_window;
+    int closing;               /* shut down for abuse: its requests get no upstream work */
 } h2api_conn_t;
 
 /** Starts the worker's watcher of HTTP/1.1 clients (app.c); call on the worker's thread. */

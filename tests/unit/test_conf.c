@@ -502,7 +502,8 @@ START_TEST(test_unknown_key)
                                          "log, default_upstream, upstreams, demo_upstream, app)");
     assert_refused(LISTEN "limits:\n  max_body_bytes: 1m\n  max_body: 2m\n",
                    "FILE:4: limits.max_body: unknown key (known keys: max_body_bytes, max_header_bytes, request_header_timeout_ms, "
-                   "idle_timeout_ms, max_connections_per_worker, http2_max_concurrent_streams, max_url_bytes)");
+                   "idle_timeout_ms, max_connections_per_worker, http2_max_concurrent_streams, max_url_bytes, http2_max_streams_per_second, "
+                   "http2_max_cancelled_streams)");
     assert_refused(LISTEN "log: {level: info, format: json}\n", "FILE:2: log.format: unknown key (known keys: level, access_log)");
     assert_refused(
         LISTEN "upstreams:\n  a:\n    base_url: http://a\n    timeout: 5\n",
