@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,26 +27,46 @@ static json_t *loc_with(json_t *loc, json_t *key)
     return l;
 }
 
+/*
+ * Where Python's json module says decoding stopped (JSONDecodeError.pos, which FastAPI reports):
+ * the end of the input when it ran out, else the first byte of the offending token. jansson's
+ * position counts the whole offending token as read, so step back over it.
+ */
+static size_t python_error_offset(h2o_iovec_t body, const json_error_t *err)
+{
+    if (json_error_code(err) == json_error_premature_end_of_input)
+        return body.len;
+    size_t read = err->position > 0 ? (size_t)err->position : 0, p = read > 0 ? read - 1 : 0;
+    if (p >= body.len)
+        return body.len;
+    if (isalnum((unsigned char)body.base[p])) {
+        while (p > 0 && isalnum((unsigned char)body.base[p - 1]))
+            --p;
+    } else if (body.base[p] == '"' && p > 0) {
+        /* a whole string was read: back to its opening quote */
+        size_t q = p - 1;
+        while (q > 0 && !(body.base[q] == '"' && body.base[q - 1] != '\\'))
+            --q;
+        if (body.base[q] == '"')
+            p = q;
+    }
+    return p;
+}
+
 json_t *h2api_validate_parse(h2o_iovec_t body, json_t *errors)
 {
-    size_t i = 0;
-    while (i < body.len && (body.base[i] == ' ' || body.base[i] == '\t' || body.base[i] == '\r' || body.base[i] == '\n'))
-        ++i;
-    if (i == body.len) {
-        /* FastAPI treats a missing body as a missing required field */
+    if (body.len == 0) {
+        /* FastAPI treats no body at all as a missing required field */
         add_error(errors, "missing", json_pack("[s]", "body"), "Field required", json_null(), NULL);
         return NULL;
     }
     json_error_t err;
     json_t *value = json_loadb(body.base, body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (value == NULL) {
-        /* pydantic names the offset where decoding stopped: the end of the input when it ran
-         * out, else the offending character (jansson's position counts it as read) */
-        size_t read = err.position > 0 ? (size_t)err.position : 0;
-        size_t pos = json_error_code(&err) == json_error_premature_end_of_input ? body.len : read > 0 ? read - 1 : 0;
         json_t *ctx = json_object();
         json_object_set_new(ctx, "error", json_string(err.text));
-        add_error(errors, "json_invalid", json_pack("[s,I]", "body", (json_int_t)pos), "JSON decode error", json_object(), ctx);
+        add_error(errors, "json_invalid", json_pack("[s,I]", "body", (json_int_t)python_error_offset(body, &err)),
+                  "JSON decode error", json_object(), ctx);
     } else if (json_is_null(value)) {
         json_decref(value);
         add_error(errors, "missing", json_pack("[s]", "body"), "Field required", json_null(), NULL);
@@ -76,11 +97,22 @@ static int coerce_int(json_t *in, long long *out, const char **type, const char 
         return 0;
     }
     case JSON_STRING: {
+        /* like int(str.strip()), or digits with a zero fraction ("5.00"; not "5." nor "1e3") */
         const char *s = json_string_value(in);
         char *end;
+        while (isspace((unsigned char)*s))
+            ++s;
         errno = 0;
         long long v = strtoll(s, &end, 10);
-        if (end != s && errno == 0 && (*end == '\0' || (strcmp(end, ".0") == 0))) {
+        if (end != s && errno == 0 && *end == '.' && end[1] == '0') {
+            char *zeros = end + 1;
+            while (*zeros == '0')
+                ++zeros;
+            end = zeros;
+        }
+        while (isspace((unsigned char)*end))
+            ++end;
+        if (end != s && errno == 0 && *end == '\0') {
             *out = v;
             return 1;
         }
@@ -109,6 +141,12 @@ static int coerce_bool(json_t *in, int *out, const char **type, const char **msg
     case JSON_INTEGER:
         if (json_integer_value(in) == 0 || json_integer_value(in) == 1) {
             *out = json_integer_value(in) == 1;
+            return 1;
+        }
+        return 0;
+    case JSON_REAL:
+        if (json_real_value(in) == 0.0 || json_real_value(in) == 1.0) {
+            *out = json_real_value(in) == 1.0;
             return 1;
         }
         return 0;

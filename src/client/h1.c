@@ -15,11 +15,22 @@
 #include <string.h>
 #include "client/internal.h"
 
+/*
+ * While a streaming consumer holds a chunk, reading stops. libh2o re-arms the client's read
+ * timer after each body callback from client->ctx->io_timeout; a paused client is switched to
+ * a copy of the context whose timeout is this long, so that a slow downstream does not look
+ * like a stalled upstream (the consumer's own timeouts bound it). On proceed the normal context
+ * is back and the next read re-arms io_timeout_ms.
+ */
+#define H2API_H1_PAUSED_IO_TIMEOUT_MS (10 * 60 * 1000)
+
 typedef struct st_h1_attempt_t {
     h2o_http1client_t *client;
     h2o_iovec_t reqbufs[2];
     int reused;
     int paused;
+    int in_callback; /* inside one of libh2o's callbacks: the client must not be freed now */
+    int cancelled;   /* cancelled meanwhile: the callback returns so that libh2o closes it */
     h2o_socket_cb saved_read_cb; /* the http1client's reader, restored on proceed */
 } h1_attempt_t;
 
@@ -124,7 +135,11 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
         call->transport_data = NULL;
         drop = over_keepalive_limit(call);
     }
+    a->in_callback = 1;
     int ret = h2api__call_on_body(call, chunk.base, chunk.len, is_final);
+    a->in_callback = 0;
+    if (a->cancelled)
+        return -1; /* the consumer cancelled the call from its callback: libh2o closes the connection */
     h2o_buffer_consume(input, chunk.len);
     if (drop)
         drop_connection(client);
@@ -139,6 +154,7 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
         a->paused = 1;
         a->saved_read_cb = client->sock->_cb.read;
         h2o_socket_read_stop(client->sock);
+        client->ctx = &call->up->h1.paused_ctx;
     }
     return 0;
 }
@@ -154,7 +170,11 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
         fail_before_response(call, a, map_error(errstr), !is_parse_error);
         return NULL;
     }
+    a->in_callback = 1;
     h2api__call_on_head(call, status, headers, num_headers);
+    a->in_callback = 0;
+    if (a->cancelled)
+        return NULL; /* cancelled by the consumer's on_head: libh2o closes the connection */
     if (errstr == h2o_http1client_error_is_eos) {
         call->transport_data = NULL;
         int drop = over_keepalive_limit(call);
@@ -205,9 +225,14 @@ static void h1_start(h2api_call_t *call)
 static void h1_cancel(h2api_call_t *call)
 {
     h1_attempt_t *a = call->transport_data;
-    if (a != NULL && a->client != NULL)
-        h2o_http1client_cancel(a->client);
     call->transport_data = NULL;
+    if (a == NULL || a->client == NULL)
+        return;
+    if (a->in_callback) {
+        a->cancelled = 1; /* freeing the client now would pull it from under libh2o's callback */
+        return;
+    }
+    h2o_http1client_cancel(a->client);
 }
 
 static void h1_proceed(h2api_call_t *call)
@@ -216,6 +241,7 @@ static void h1_proceed(h2api_call_t *call)
     if (a == NULL || !a->paused)
         return;
     a->paused = 0;
+    a->client->ctx = &call->up->h1.ctx;
     h2o_socket_read_start(a->client->sock, a->saved_read_cb);
 }
 
@@ -260,9 +286,13 @@ void h2api__h1_init(h2api_upstream_t *up)
     up->h1.ctx = (h2o_http1client_ctx_t){
         .loop = up->loop, .getaddr_receiver = &up->ctx->receivers.hostinfo_getaddr, .io_timeout = &up->io_timeout,
         .ssl_ctx = up->ssl_ctx};
+    h2o_timeout_init(up->loop, &up->h1.paused_io_timeout, H2API_H1_PAUSED_IO_TIMEOUT_MS);
+    up->h1.paused_ctx = up->h1.ctx;
+    up->h1.paused_ctx.io_timeout = &up->h1.paused_io_timeout;
 }
 
 void h2api__h1_dispose(h2api_upstream_t *up)
 {
     h2o_socketpool_dispose(&up->h1.sockpool);
+    h2o_timeout_dispose(up->loop, &up->h1.paused_io_timeout);
 }

@@ -1037,6 +1037,7 @@ void h2api__h2_dispose(h2api_upstream_t *up)
     nghttp2_session_callbacks_del(h2->callbacks);
     if (h2->ssl_ctx != NULL)
         SSL_CTX_free(h2->ssl_ctx);
-    free(h2);
-    up->h2 = NULL;
+    h2->ssl_ctx = NULL;
+    /* h2 holds the idle timeout's uv handle, which libuv releases in its next closing phase:
+     * the client's reaper frees it after that (upstream.c) */
 }

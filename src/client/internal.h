@@ -47,7 +47,7 @@ struct st_h2api_call_t {
     h2o_iovec_t method;
     h2o_iovec_t path; /* prefix + path, origin-form */
     h2o_iovec_t head; /* HTTP/1.1 request head, built once (h1 transport) */
-    const h2api_call_req_t *req; /* copied into pool */
+    const h2api_call_req_t *req; /* a deep copy in pool: headers and body are read at each attempt */
     int is_head;
     int idempotent;
     /* state */
@@ -123,6 +123,8 @@ struct st_h2api_upstream_t {
     struct {
         h2o_socketpool_t sockpool;
         h2o_http1client_ctx_t ctx;
+        h2o_http1client_ctx_t paused_ctx; /* the same, with paused_io_timeout: see h1.c */
+        h2o_timeout_t paused_io_timeout;
     } h1;
     /* HTTP/2 transport (h2.c) */
     void *h2;
@@ -136,6 +138,7 @@ struct st_h2api_client_t {
     h2api_upstream_t *default_upstream;
     unsigned num_workers;
     uint64_t rng[2];
+    uv_timer_t reaper; /* closed first on destroy, so that its close callback frees the memory last */
 };
 
 /* ---- events from a transport ---- */
@@ -167,7 +170,10 @@ void h2api__upstream_pump(h2api_upstream_t *up);
 extern const h2api__transport_t h2api__transport_h1;
 extern const h2api__transport_t h2api__transport_h2;
 
-/** Sets up / tears down the HTTP/1.1 transport's state in `up`. */
+/**
+ * Sets up / tears down the HTTP/1.1 transport's state in `up`. Teardown closes handles; the
+ * memory that holds them is freed later, by the client's reaper, after libuv let go of them.
+ */
 void h2api__h1_init(h2api_upstream_t *up);
 void h2api__h1_dispose(h2api_upstream_t *up);
 
@@ -176,6 +182,7 @@ void h2api__h1_dispose(h2api_upstream_t *up);
  * @return 0, or -EINVAL with errbuf filled.
  */
 int h2api__h2_init(h2api_upstream_t *up, char *errbuf, size_t errlen);
+/** Closes the HTTP/2 connections and handles; up->h2 itself is freed by the client's reaper. */
 void h2api__h2_dispose(h2api_upstream_t *up);
 
 #endif

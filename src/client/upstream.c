@@ -585,10 +585,26 @@ static h2api_call_t *create_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, con
     size_t prefix_len = strlen(up->conf->path_prefix);
     call->method = h2o_strdup(pool, creq->method.base, creq->method.len);
     call->path = h2o_concat(pool, h2o_iovec_init(up->conf->path_prefix, prefix_len), creq->path);
+    /* the caller's request is copied: an attempt (or a retry) reads it long after this returns */
     h2api_call_req_t *req = h2o_mem_alloc_pool(pool, sizeof(*req));
     *req = *creq;
     req->method = call->method;
     req->path = call->path;
+    if (creq->num_headers != 0) {
+        h2o_header_t *headers = h2o_mem_alloc_pool(pool, sizeof(*headers) * creq->num_headers);
+        for (size_t i = 0; i != creq->num_headers; ++i) {
+            headers[i] = creq->headers[i];
+            if (!h2o_iovec_is_token(creq->headers[i].name)) {
+                h2o_iovec_t *name = h2o_mem_alloc_pool(pool, sizeof(*name));
+                *name = h2o_strdup(pool, creq->headers[i].name->base, creq->headers[i].name->len);
+                headers[i].name = name;
+            }
+            headers[i].value = h2o_strdup(pool, creq->headers[i].value.base, creq->headers[i].value.len);
+        }
+        req->headers = headers;
+    }
+    if (creq->body.base != NULL)
+        req->body = h2o_strdup(pool, creq->body.base, creq->body.len);
     call->req = req;
     call->is_head = h2o_memis(creq->method.base, creq->method.len, H2O_STRLIT("HEAD"));
     call->idempotent = method_is_idempotent(creq->method);
@@ -670,8 +686,6 @@ static int upstream_init(h2api_upstream_t *up, h2api_client_t *client, const h2a
 {
     h2o_loop_t *loop = client->ctx->loop;
     *up = (h2api_upstream_t){.client = client, .conf = conf, .loop = loop, .ctx = client->ctx};
-    if (conf->is_tls && (up->ssl_ctx = create_ssl_ctx(conf, errbuf, errlen)) == NULL)
-        return -EINVAL;
     up->server_name = h2o_strdup(NULL, conf->tls.sni != NULL ? conf->tls.sni : conf->host, SIZE_MAX).base;
 
     int default_port = conf->is_tls ? 443 : 80, is_v6 = strchr(conf->host, ':') != NULL;
@@ -698,8 +712,12 @@ static int upstream_init(h2api_upstream_t *up, h2api_client_t *client, const h2a
         up->bucket.updated_at_ms = h2o_now(loop);
     }
 
+    /* everything above is what upstream_dispose undoes; what can fail comes after it */
     h2api__h1_init(up);
     up->transport = &h2api__transport_h1;
+    if (conf->is_tls && (up->ssl_ctx = create_ssl_ctx(conf, errbuf, errlen)) == NULL)
+        return -EINVAL;
+    up->h1.ctx.ssl_ctx = up->h1.paused_ctx.ssl_ctx = up->ssl_ctx;
     if (conf->http2 == H2API_HTTP2_ON || (conf->http2 == H2API_HTTP2_AUTO && conf->is_tls)) {
         int ret;
         if ((ret = h2api__h2_init(up, errbuf, errlen)) != 0)
@@ -734,6 +752,8 @@ h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf
     *client = (h2api_client_t){.ctx = ctx, .conf = conf, .num_workers = num_workers != 0 ? num_workers : 1};
     if (getrandom(client->rng, sizeof(client->rng), 0) != sizeof(client->rng) || (client->rng[0] | client->rng[1]) == 0)
         client->rng[0] = (uint64_t)(uintptr_t)client ^ 0x9e3779b97f4a7c15ull, client->rng[1] = 1;
+    uv_timer_init(ctx->loop, &client->reaper);
+    uv_unref((uv_handle_t *)&client->reaper);
     client->upstreams = h2o_mem_alloc(sizeof(*client->upstreams) * (conf->num_upstreams + 1));
     for (size_t i = 0; i != conf->num_upstreams; ++i) {
         if (upstream_init(client->upstreams + i, client, conf->upstreams + i, errbuf, errlen) != 0) {
@@ -750,12 +770,23 @@ h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf
     return client;
 }
 
-void h2api_client_destroy(h2api_client_t *client)
+static void on_reaped(uv_handle_t *handle)
 {
+    h2api_client_t *client = H2O_STRUCT_FROM_MEMBER(h2api_client_t, reaper, (uv_timer_t *)handle);
     for (size_t i = 0; i != client->num_upstreams; ++i)
-        upstream_dispose(client->upstreams + i);
+        free(client->upstreams[i].h2);
     free(client->upstreams);
     free(client);
+}
+
+void h2api_client_destroy(h2api_client_t *client)
+{
+    /* The upstreams embed uv handles (h2o timeouts) that libuv closes in its next closing phase.
+     * libuv runs close callbacks last-closed first, so the reaper, closed before all of them,
+     * frees the memory after libuv is done with every one. */
+    uv_close((uv_handle_t *)&client->reaper, on_reaped);
+    for (size_t i = 0; i != client->num_upstreams; ++i)
+        upstream_dispose(client->upstreams + i);
 }
 
 h2api_upstream_t *h2api_client_upstream(h2api_client_t *client, const char *name)

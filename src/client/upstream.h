@@ -93,8 +93,10 @@ h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf
                                     size_t errlen);
 
 /**
- * Destroys the client: closes idle keep-alive connections. Calls still in flight must have
- * been cancelled (their pools disposed) before; the server's drain guarantees that.
+ * Destroys the client: closes idle keep-alive connections and its uv handles. The memory is
+ * freed in the loop's next closing phase (libuv needs a handle's memory until then); if the loop
+ * never runs again, as at process exit, it is simply not freed. Calls still in flight must have
+ * been cancelled (their pools disposed of) before; the server's drain guarantees that.
  */
 void h2api_client_destroy(h2api_client_t *client);
 
