@@ -440,7 +440,8 @@ static void account_h2_cancel(h2api_conn_t *conn, const h2api_conf_t *conf, uint
 typedef struct st_h2api_request_tracker_t {
     h2api_worker_t *worker;
     h2o_req_t *req;
-    h2api_conn_t *h2_conn; /* the HTTP/2 connection, NULL for HTTP/1.x */
+    h2api_conn_t *conn;    /* the connection (NULL if it is not one of ours) */
+    h2api_conn_t *h2_conn; /* the same for HTTP/2, NULL for HTTP/1.x */
     const h2api_conf_t *conf;
 } h2api_request_tracker_t;
 
@@ -448,6 +449,8 @@ static void on_request_dispose(void *_tracker)
 {
     h2api_request_tracker_t *t = _tracker;
     --t->worker->num_requests_in_flight;
+    if (t->conn != NULL)
+        --t->conn->num_active;
     /* disposed of with no answer: the client reset the stream (or the connection went away) */
     if (t->h2_conn != NULL && t->req->res.status == 0)
         account_h2_cancel(t->h2_conn, t->conf, h2o_now(t->worker->ctx.loop));
@@ -525,9 +528,11 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
 
     /* every request is tracked: the drain waits for it, and an HTTP/2 stream counts on its connection */
     h2api_request_tracker_t *tracker = h2o_mem_alloc_shared(&req->pool, sizeof(*tracker), on_request_dispose);
-    *tracker = (h2api_request_tracker_t){.worker = worker, .req = req, .conf = app->conf};
+    *tracker = (h2api_request_tracker_t){.worker = worker, .req = req, .conn = conn_of(req), .conf = app->conf};
     ++worker->num_requests_in_flight;
-    if (req->version >= 0x200 && (tracker->h2_conn = conn_of(req)) != NULL &&
+    if (tracker->conn != NULL)
+        ++tracker->conn->num_active;
+    if (req->version >= 0x200 && (tracker->h2_conn = tracker->conn) != NULL &&
         account_h2_stream(tracker->h2_conn, app->conf, h2o_now(worker->ctx.loop))) {
         send_json_req(req, 503, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Connection closed for abuse\"}")));
         return 0;

@@ -242,7 +242,31 @@ static void on_conn_close(uv_handle_t *handle)
 {
     h2api_conn_t *conn = H2O_STRUCT_FROM_MEMBER(h2api_conn_t, handle, (uv_tcp_t *)handle);
     --conn->worker->num_connections;
+    if (conn->evicted)
+        --conn->worker->num_closing;
+    if (h2o_linklist_is_linked(&conn->link))
+        h2o_linklist_unlink(&conn->link);
     free(conn);
+}
+
+/*
+ * At max_connections_per_worker, a new client still gets in: the oldest connection with no
+ * request in flight (an idle keep-alive, or one that never sent a request) is shut down at the
+ * socket, and libh2o closes it when it reads the end of stream. Only when every connection is
+ * busy is the new one refused.
+ */
+static int make_room(h2api_worker_t *worker)
+{
+    for (h2o_linklist_t *node = worker->conns.next; node != &worker->conns; node = node->next) {
+        h2api_conn_t *conn = H2O_STRUCT_FROM_MEMBER(h2api_conn_t, link, node);
+        int fd;
+        if (conn->num_active != 0 || conn->closing || conn->evicted || uv_fileno((uv_handle_t *)&conn->handle, &fd) != 0)
+            continue;
+        conn->evicted = 1;
+        shutdown(fd, SHUT_RDWR);
+        return 1;
+    }
+    return 0;
 }
 
 static void on_accept(uv_stream_t *_listener, int status)
@@ -259,11 +283,16 @@ static void on_accept(uv_stream_t *_listener, int status)
         return;
     }
     ++worker->num_connections;
-    if (worker->num_connections > worker->server->conf->limits.max_connections_per_worker) {
-        /* over the limit: refuse this one rather than let the kernel queue grow unseen */
-        uv_close((uv_handle_t *)&conn->handle, on_conn_close);
-        return;
+    if (worker->num_connections - worker->num_closing > worker->server->conf->limits.max_connections_per_worker) {
+        if (make_room(worker)) {
+            ++worker->num_closing;
+        } else {
+            /* every connection is busy: refuse this one rather than let the kernel queue grow unseen */
+            uv_close((uv_handle_t *)&conn->handle, on_conn_close);
+            return;
+        }
     }
+    h2o_linklist_insert(&worker->conns, &conn->link);
     uv_tcp_nodelay(&conn->handle, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&conn->handle, on_conn_close);
     sock->on_close.data = conn;
@@ -319,6 +348,7 @@ static void *worker_main(void *_ws)
     h2api_server_t *server = w->server;
 
     uv_loop_init(&w->loop);
+    h2o_linklist_init_anchor(&w->conns);
     h2o_context_init(&w->ctx, &w->loop, &server->globalconf);
     uv_async_init(&w->loop, &ws->wake, on_wake);
     ws->wake.data = ws;

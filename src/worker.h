@@ -24,6 +24,8 @@ struct st_h2api_worker_t {
     int ready;
     uint64_t rng[2];               /* request-id generator state */
     size_t num_connections;        /* accepted and not yet closed */
+    h2o_linklist_t conns;          /* h2api_conn_t, oldest first */
+    size_t num_closing;            /* of those, shut down to make room and not yet closed */
     size_t num_requests_in_flight; /* reached the dispatcher and not yet disposed of */
     struct {
         const char *name;
@@ -42,12 +44,15 @@ struct st_h2api_worker_t {
 typedef struct st_h2api_conn_t {
     uv_tcp_t handle;
     h2api_worker_t *worker;
+    h2o_linklist_t link;    /* in worker->conns, oldest first */
+    size_t num_active;      /* requests dispatched on it and not yet disposed of */
     /* HTTP/2 abuse accounting (app.c) */
     uint64_t window_start_ms;  /* of the current one-second window of opened streams */
     size_t streams_in_window;
     uint64_t cancel_window_start_ms; /* of the current ten-second window of cancelled streams */
     size_t cancelled_in_window;
     int closing;               /* shut down for abuse: its requests get no upstream work */
+    int evicted;               /* shut down, idle, to make room for a new client (server.c) */
 } h2api_conn_t;
 
 /** Starts the worker's watcher of HTTP/1.1 clients (app.c); call on the worker's thread. */

@@ -103,5 +103,38 @@ check_eq "an unfinished request head: the connection is closed" 0 "$(count '\[op
 check_lt "... within request_header_timeout_ms (+ 1.5 s)" 2500 "$((t1 - t0))"
 probe "slow head"
 
+# ---- connection exhaustion: 1200 idle connections against max_connections_per_worker 1000 ----
+# the oldest idle ones are closed to make room; a new client is still served at once
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" -ge 3000 ]; then
+    IPORT=$(free_port)
+    printf 'listen: [127.0.0.1:%s]\nworkers: 1\nlog: {access_log: false}\nlimits: {max_connections_per_worker: 1000}\n' "$IPORT" >"$T/i.yaml"
+    MAIN_PID=$SERVER_PID
+    MAIN_ERR=$SERVER_ERR
+    start_server "$T/i.yaml" "$IPORT" idle || bail "second server becomes ready" "/readyz 200" "no"
+    /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/peers/idle_conns.py" "$IPORT" 1200 4 >"$T/idle.out" 2>&1 &
+    IDLE=$!
+    track_pid "$IDLE"
+    sleep 2
+    worst=0
+    for i in 1 2 3 4 5; do
+        t0=$(now_ms)
+        code=$(curl -s --max-time 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$IPORT/healthz")
+        t1=$(now_ms)
+        check_eq "1200 idle connections held: new client $i answered" 200 "$code"
+        [ $((t1 - t0)) -gt "$worst" ] && worst=$((t1 - t0))
+    done
+    check_lt "1200 idle connections held: slowest new client (ms)" 1000 "$worst"
+    wait_exit "$IDLE" 10 || true
+    closed=$(awk '/^closed/ {print $2}' "$T/idle.out")
+    echo "# idle connections: $(cat "$T/idle.out")"
+    [ "${closed:-0}" -ge 200 ] && ok "at least 200 idle connections were closed to make room" ||
+        notok "at least 200 idle connections were closed to make room" ">= 200" "${closed:-0}"
+    SERVER_PID=$MAIN_PID
+    SERVER_ERR=$MAIN_ERR
+else
+    echo "# skipped the idle-connection case: nofile limit $(ulimit -n)"
+fi
+
 check_match "the server logged nothing fatal" '^$' "$(grep -i -E 'assert|fatal|segv' "$SERVER_ERR" || true)"
 finish
