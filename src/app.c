@@ -32,6 +32,7 @@ struct st_h2api_app_t {
     h2api_hook_t hooks[H2API_APP_MAX_HOOKS];
     size_t num_hooks;
     size_t num_started; /* process-wide startup hooks that succeeded */
+    int is_internal_upstream;
 };
 
 typedef struct st_h2api_dispatcher_t {
@@ -81,6 +82,11 @@ int h2api_app_add_routes(h2api_app_t *app, const h2api_route_t *routes, size_t n
             return ret;
     }
     return 0;
+}
+
+void h2api_app_mark_internal_upstream(h2api_app_t *app)
+{
+    app->is_internal_upstream = 1;
 }
 
 const h2api_route_t *const *h2api_app_routes(h2api_app_t *app, size_t *num_routes)
@@ -443,14 +449,18 @@ typedef struct st_h2api_request_tracker_t {
     h2api_conn_t *conn;    /* the connection (NULL if it is not one of ours) */
     h2api_conn_t *h2_conn; /* the same for HTTP/2, NULL for HTTP/1.x */
     const h2api_conf_t *conf;
+    int counts_for_drain;  /* not for an internal upstream's requests */
 } h2api_request_tracker_t;
 
 static void on_request_dispose(void *_tracker)
 {
     h2api_request_tracker_t *t = _tracker;
-    --t->worker->num_requests_in_flight;
-    if (t->conn != NULL)
+    if (t->counts_for_drain)
+        --t->worker->num_requests_in_flight;
+    if (t->conn != NULL) {
         --t->conn->num_active;
+        t->conn->last_active_ms = h2o_now(t->worker->ctx.loop);
+    }
     /* disposed of with no answer: the client reset the stream (or the connection went away) */
     if (t->h2_conn != NULL && t->req->res.status == 0)
         account_h2_cancel(t->h2_conn, t->conf, h2o_now(t->worker->ctx.loop));
@@ -528,10 +538,15 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
 
     /* every request is tracked: the drain waits for it, and an HTTP/2 stream counts on its connection */
     h2api_request_tracker_t *tracker = h2o_mem_alloc_shared(&req->pool, sizeof(*tracker), on_request_dispose);
-    *tracker = (h2api_request_tracker_t){.worker = worker, .req = req, .conn = conn_of(req), .conf = app->conf};
-    ++worker->num_requests_in_flight;
-    if (tracker->conn != NULL)
+    *tracker = (h2api_request_tracker_t){
+        .worker = worker, .req = req, .conn = conn_of(req), .conf = app->conf, .counts_for_drain = !app->is_internal_upstream};
+    if (tracker->counts_for_drain)
+        ++worker->num_requests_in_flight;
+    if (tracker->conn != NULL) {
         ++tracker->conn->num_active;
+        tracker->conn->last_active_ms = h2o_now(worker->ctx.loop);
+        tracker->conn->is_h2 |= req->version >= 0x200;
+    }
     if (req->version >= 0x200 && (tracker->h2_conn = tracker->conn) != NULL &&
         account_h2_stream(tracker->h2_conn, app->conf, h2o_now(worker->ctx.loop))) {
         send_json_req(req, 503, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Connection closed for abuse\"}")));

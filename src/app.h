@@ -71,6 +71,13 @@ int h2api_app_add_route(h2api_app_t *app, const h2api_route_t *route);
 /** Registers `num_routes` routes of the array `routes` (static storage); stops at the first error. */
 int h2api_app_add_routes(h2api_app_t *app, const h2api_route_t *routes, size_t num_routes);
 
+/**
+ * Marks `app` as an upstream of the server's own app (the embedded demo): during the drain its
+ * listener stays open, so that requests still in flight can reach it, and its requests are
+ * not waited for. Called by h2api_server_add_app_listener.
+ */
+void h2api_app_mark_internal_upstream(h2api_app_t *app);
+
 /** The route table, in registration order (for OpenAPI and tests). */
 const h2api_route_t *const *h2api_app_routes(h2api_app_t *app, size_t *num_routes);
 

@@ -762,7 +762,7 @@ static void set_defaults(h2api_conf_t *conf)
     conf->limits.max_connections_per_worker = 4096;
     conf->limits.http2_max_concurrent_streams = 100;
     conf->limits.max_url_bytes = 4096;
-    conf->limits.http2_max_streams_per_second = 10000;
+    conf->limits.http2_max_streams_per_second = 100000;
     conf->limits.http2_max_cancelled_streams = 1000;
     conf->shutdown_timeout_ms = 10000;
     conf->log.level = H2API_LOG_INFO;

@@ -108,7 +108,7 @@ typedef struct st_h2api_conf_t {
         size_t max_connections_per_worker;   /* default 4096 */
         size_t http2_max_concurrent_streams; /* default 100 */
         size_t max_url_bytes;                /* request target (path and query); 414 beyond; default 4096 */
-        size_t http2_max_streams_per_second; /* per HTTP/2 connection; beyond, it is closed; default 10000 */
+        size_t http2_max_streams_per_second; /* per HTTP/2 connection; beyond, it is closed; default 100000 */
         size_t http2_max_cancelled_streams;  /* per HTTP/2 connection and 10 s, reset before their answer
                                                 (CVE-2023-44487 Rapid Reset); beyond, it is closed; default 1000 */
     } limits;

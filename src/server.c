@@ -34,6 +34,7 @@
 
 #define H2API_MAX_LISTENERS (H2API_CONF_MAX_LISTENS + 1)
 #define H2API_DRAIN_POLL_MS 20
+#define H2API_DRAIN_IDLE_GRACE_MS 1000
 
 typedef struct st_h2api_listener_conf_t {
     h2api_conf_listen_t listen;
@@ -41,6 +42,7 @@ typedef struct st_h2api_listener_conf_t {
     SSL_CTX *ssl_ctx;
     h2o_hostconf_t *hosts[2]; /* NULL-terminated for h2o_accept_ctx_t */
     const char *label;        /* what it serves, for the log */
+    int is_internal_upstream; /* stays open during the drain */
 } h2api_listener_conf_t;
 
 typedef struct st_h2api_listener_t {
@@ -48,6 +50,7 @@ typedef struct st_h2api_listener_t {
     h2o_accept_ctx_t accept_ctx;
     h2api_worker_t *worker;
     int fd;
+    int is_internal_upstream;
 } h2api_listener_t;
 
 typedef struct st_h2api_worker_state_t {
@@ -178,7 +181,9 @@ h2api_server_t *h2api_server_create(const h2api_conf_t *conf, h2api_app_t *app, 
 
 void h2api_server_add_app_listener(h2api_server_t *server, h2api_app_t *app, const h2api_conf_listen_t *listen)
 {
+    h2api_app_mark_internal_upstream(app);
     add_listener(server, app, listen, NULL, "demo upstream");
+    server->listeners[server->num_listeners - 1].is_internal_upstream = 1;
 }
 
 void h2api_server_destroy(h2api_server_t *server)
@@ -255,17 +260,21 @@ static void on_conn_close(uv_handle_t *handle)
  * socket, and libh2o closes it when it reads the end of stream. Only when every connection is
  * busy is the new one refused.
  */
+static int evict(h2api_conn_t *conn)
+{
+    int fd;
+    if (conn->num_active != 0 || conn->closing || conn->evicted || uv_fileno((uv_handle_t *)&conn->handle, &fd) != 0)
+        return 0;
+    conn->evicted = 1;
+    shutdown(fd, SHUT_RDWR);
+    return 1;
+}
+
 static int make_room(h2api_worker_t *worker)
 {
-    for (h2o_linklist_t *node = worker->conns.next; node != &worker->conns; node = node->next) {
-        h2api_conn_t *conn = H2O_STRUCT_FROM_MEMBER(h2api_conn_t, link, node);
-        int fd;
-        if (conn->num_active != 0 || conn->closing || conn->evicted || uv_fileno((uv_handle_t *)&conn->handle, &fd) != 0)
-            continue;
-        conn->evicted = 1;
-        shutdown(fd, SHUT_RDWR);
-        return 1;
-    }
+    for (h2o_linklist_t *node = worker->conns.next; node != &worker->conns; node = node->next)
+        if (evict(H2O_STRUCT_FROM_MEMBER(h2api_conn_t, link, node)))
+            return 1;
     return 0;
 }
 
@@ -292,6 +301,8 @@ static void on_accept(uv_stream_t *_listener, int status)
             return;
         }
     }
+    conn->is_internal_upstream = listener->is_internal_upstream;
+    conn->last_active_ms = uv_now(_listener->loop);
     h2o_linklist_insert(&worker->conns, &conn->link);
     uv_tcp_nodelay(&conn->handle, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&conn->handle, on_conn_close);
@@ -312,11 +323,32 @@ static void stop_worker_loop(h2api_worker_state_t *ws)
     uv_stop(&w->loop);
 }
 
+/*
+ * One drain step. HTTP/1.1 connections idle for H2API_DRAIN_IDLE_GRACE_MS are closed; a busy
+ * client sends its next request within that time and gets Connection: close on the answer
+ * (h2o, after h2o_context_request_shutdown), so no request is caught on a closing connection.
+ * HTTP/2 connections got GOAWAY and are left to h2o, which closes each when its last stream is
+ * done. The worker stops when no request and no client connection is left, or at the deadline.
+ */
+static int drain_step(h2api_worker_t *w)
+{
+    size_t left = 0;
+    for (h2o_linklist_t *node = w->conns.next; node != &w->conns; node = node->next) {
+        h2api_conn_t *conn = H2O_STRUCT_FROM_MEMBER(h2api_conn_t, link, node);
+        if (conn->is_internal_upstream)
+            continue;
+        ++left;
+        if (!conn->is_h2 && uv_now(&w->loop) - conn->last_active_ms >= H2API_DRAIN_IDLE_GRACE_MS)
+            evict(conn);
+    }
+    return w->num_requests_in_flight == 0 && left == 0;
+}
+
 static void on_drain_timer(uv_timer_t *timer)
 {
     h2api_worker_state_t *ws = timer->data;
     h2api_worker_t *w = &ws->w;
-    if (w->num_requests_in_flight != 0 && uv_now(&w->loop) < ws->drain_deadline)
+    if (!drain_step(w) && uv_now(&w->loop) < ws->drain_deadline)
         return;
     if (w->num_requests_in_flight != 0)
         h2api_log(H2API_LOG_WARN, "worker %u: drain deadline passed with %zu requests in flight", w->index,
@@ -333,7 +365,8 @@ static void on_wake(uv_async_t *async)
         return;
     w->draining = 1;
     for (size_t i = 0; i != w->server->num_listeners; ++i)
-        uv_close((uv_handle_t *)&ws->listeners[i].handle, NULL);
+        if (!w->server->listeners[i].is_internal_upstream)
+            uv_close((uv_handle_t *)&ws->listeners[i].handle, NULL);
     h2o_context_request_shutdown(&w->ctx);
     ws->drain_deadline = uv_now(&w->loop) + w->server->conf->shutdown_timeout_ms;
     uv_timer_init(&w->loop, &ws->drain_timer);
@@ -359,6 +392,7 @@ static void *worker_main(void *_ws)
         for (size_t i = 0; i != server->num_listeners; ++i) {
             h2api_listener_t *l = ws->listeners + i;
             l->worker = w;
+            l->is_internal_upstream = server->listeners[i].is_internal_upstream;
             l->accept_ctx = (h2o_accept_ctx_t){.ctx = &w->ctx, .hosts = server->listeners[i].hosts,
                                                .ssl_ctx = server->listeners[i].ssl_ctx};
             uv_tcp_init(&w->loop, &l->handle);

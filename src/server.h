@@ -19,8 +19,9 @@ typedef struct st_h2api_server_t h2api_server_t;
 h2api_server_t *h2api_server_create(const h2api_conf_t *conf, h2api_app_t *app, char *errbuf, size_t errlen);
 
 /**
- * Serves `app` (a second app, such as the embedded demo upstream) on one more listener
- * `listen`, in the same workers. Call before h2api_server_run.
+ * Serves `app`, an upstream of the main app (the embedded demo), on one more listener `listen`,
+ * in the same workers. During the drain this listener stays open until the workers stop, so
+ * that the main app's requests in flight can still reach it. Call before h2api_server_run.
  */
 void h2api_server_add_app_listener(h2api_server_t *server, h2api_app_t *app, const h2api_conf_listen_t *listen);
 

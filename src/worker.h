@@ -46,13 +46,16 @@ typedef struct st_h2api_conn_t {
     h2api_worker_t *worker;
     h2o_linklist_t link;    /* in worker->conns, oldest first */
     size_t num_active;      /* requests dispatched on it and not yet disposed of */
+    uint64_t last_active_ms; /* accepted, or a request dispatched or finished on it (loop time) */
     /* HTTP/2 abuse accounting (app.c) */
     uint64_t window_start_ms;  /* of the current one-second window of opened streams */
     size_t streams_in_window;
     uint64_t cancel_window_start_ms; /* of the current ten-second window of cancelled streams */
     size_t cancelled_in_window;
     int closing;               /* shut down for abuse: its requests get no upstream work */
-    int evicted;               /* shut down, idle, to make room for a new client (server.c) */
+    int evicted;               /* shut down, idle, to make room for a new client or for the drain (server.c) */
+    int is_h2;                 /* has carried an HTTP/2 request */
+    int is_internal_upstream;  /* accepted by the embedded demo upstream's listener */
 } h2api_conn_t;
 
 /** Starts the worker's watcher of HTTP/1.1 clients (app.c); call on the worker's thread. */

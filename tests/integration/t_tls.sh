@@ -138,6 +138,12 @@ except OSError as e:
 EOF
 }
 
+# check_refused NAME PROBE_RESULT: the probe got an alert or a closed connection, not a
+# ServerHello (a failed connect, or anything else, is not a refusal).
+check_refused() {
+    if [[ $2 == alert* || $2 == closed ]]; then ok "$1 ($2)"; else notok "$1" "alert or close" "$2"; fi
+}
+
 # Suites no server should pick: RC4, 3DES/DES, NULL, EXPORT, anonymous, and CBC with SHA-1
 # (RFC 7465, RFC 8996 and the IANA registry; ids from https://www.iana.org/assignments/tls-parameters).
 WEAK_SUITES=0004,0005,c011,c007,c002,c00c,0018 # RC4 (RSA, ECDHE, ECDH, anon)
@@ -233,18 +239,10 @@ check_listener() { # LABEL PORT
     fi
 
     # hand-made ClientHellos
-    r=$(probe "$port" 0300 "$OLD_SUITES,000a,0005")
-    if [[ $r != accepted* ]]; then ok "$label: SSLv3 ClientHello refused ($r)"; else notok "$label: SSLv3 ClientHello refused" "alert or close" "$r"; fi
-    r=$(probe "$port" 0301 "$OLD_SUITES")
-    if [[ $r != accepted* ]]; then ok "$label: TLS 1.0 ClientHello refused ($r)"; else notok "$label: TLS 1.0 ClientHello refused" "alert or close" "$r"; fi
-    r=$(probe "$port" 0302 "$OLD_SUITES")
-    if [[ $r != accepted* ]]; then ok "$label: TLS 1.1 ClientHello refused ($r)"; else notok "$label: TLS 1.1 ClientHello refused" "alert or close" "$r"; fi
-    r=$(probe "$port" 0303 "$WEAK_SUITES")
-    if [[ $r != accepted* ]]; then
-        ok "$label: TLS 1.2 ClientHello with only weak suites refused ($r)"
-    else
-        notok "$label: TLS 1.2 ClientHello with only weak suites refused" "alert or close" "$r"
-    fi
+    check_refused "$label: SSLv3 ClientHello refused" "$(probe "$port" 0300 "$OLD_SUITES,000a,0005")"
+    check_refused "$label: TLS 1.0 ClientHello refused" "$(probe "$port" 0301 "$OLD_SUITES")"
+    check_refused "$label: TLS 1.1 ClientHello refused" "$(probe "$port" 0302 "$OLD_SUITES")"
+    check_refused "$label: TLS 1.2 ClientHello with only weak suites refused" "$(probe "$port" 0303 "$WEAK_SUITES")"
     r=$(probe "$port" 0303 "$GOOD_SUITES")
     check_match "$label: TLS 1.2 ClientHello with ECDHE AEAD suites accepted" '^accepted 0303 (c02f|c030|c02b|c02c|cca8|cca9)$' "$r"
 
