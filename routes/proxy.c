@@ -193,18 +193,16 @@ static size_t build_request_headers(h2api_request_t *r, h2o_header_t **out)
 static int proxy_any(h2api_request_t *r)
 {
     h2o_req_t *req = r->req;
-    const h2api_param_t *param = h2api_request_param(r, "path");
-    if (param->value[0] == '/' || strstr(param->value, "//") != NULL || strchr(param->value, '\\') != NULL) {
-        h2api_send_error(r, 400, "Invalid proxy path: it must stay under the upstream's base path");
+    /* forward the path as the client encoded it: the part after "/proxy", with the query */
+    static const size_t prefix_len = sizeof("/proxy") - 1;
+    h2o_iovec_t path = h2o_iovec_init(req->path.base + prefix_len, req->path.len - prefix_len);
+    if (!h2api_path_is_forwardable(h2api_request_param(r, "path")->value, path.base, path.len)) {
+        h2api_send_error(r, 400, "Invalid proxy path: it must stay under the upstream's base path, in RFC 3986 characters");
         return 0;
     }
     h2api_upstream_t *up = routes_upstream(r);
     if (up == NULL)
         return 0;
-
-    /* forward the path as the client encoded it: the part after "/proxy", with the query */
-    static const size_t prefix_len = sizeof("/proxy") - 1;
-    h2o_iovec_t path = h2o_iovec_init(req->path.base + prefix_len, req->path.len - prefix_len);
 
     proxy_t *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_proxy_dispose);
     *p = (proxy_t){.super = {on_proceed, on_stop}, .r = r};

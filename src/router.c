@@ -424,6 +424,10 @@ static try_result_t try_route(const h2api_router_route_t *route, const char *pat
                 bad->raw_len = seg_end - cur;
             }
         } else {
+            /* a str segment is one segment: "%2F" decoding to '/' does not match it (as in
+             * Starlette, which decodes before it matches) */
+            if (memchr(dst, '/', len) != NULL)
+                return TRY_NO_MATCH;
             add_param(match, seg, dst, len, 0);
             buf_off += len + 1;
         }
@@ -497,4 +501,22 @@ void h2api_router_match(const h2api_router_t *router, unsigned method, const cha
         match->status = H2API_MATCH_METHOD_NOT_ALLOWED;
         match->allowed = allowed;
     }
+}
+
+static int is_uri_byte(unsigned char c)
+{
+    /* RFC 3986 §3.3, §3.4: unreserved, sub-delims, ':', '@', '/', '?' and '%' (of pct-encoded) */
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c != '\0' && strchr("-._~!$&'()*+,;=:@/?%", c) != NULL;
+}
+
+int h2api_path_is_forwardable(const char *decoded, const char *raw, size_t raw_len)
+{
+    if (decoded[0] == '/' || strstr(decoded, "//") != NULL || strchr(decoded, '\\') != NULL)
+        return 0;
+    for (size_t i = 0; i != raw_len; ++i)
+        if (!is_uri_byte((unsigned char)raw[i]))
+            return 0;
+    return 1;
 }

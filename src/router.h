@@ -144,4 +144,14 @@ void h2api_router_match(const h2api_router_t *router, unsigned method, const cha
  */
 long h2api_percent_decode(const char *src, size_t len, char *dst, int plus_is_space);
 
+/**
+ * 1 if a `{x:path}` capture may be forwarded to an upstream under its base path (the /proxy
+ * route): `decoded` (the capture, percent-decoded, NUL-terminated) must not start a new
+ * authority or escape ("/" first, "//" or "\\" anywhere; dot segments were already refused by
+ * h2api_router_match), and every byte of `raw` (`raw_len` bytes of the target as the client sent
+ * it, query included) must be one RFC 3986 §3.3-3.4 allows in a path or query, so that nothing
+ * else reaches the upstream's request line.
+ */
+int h2api_path_is_forwardable(const char *decoded, const char *raw, size_t raw_len);
+
 #endif

@@ -99,6 +99,11 @@ static int coerce_int(json_t *in, long long *out, const char **type, const char 
     case JSON_STRING: {
         /* like int(str.strip()), or digits with a zero fraction ("5.00"; not "5." nor "1e3") */
         const char *s = json_string_value(in);
+        if (strlen(s) != json_string_length(in)) {
+            *type = "int_parsing";
+            *msg = "Input should be a valid integer, unable to parse string as an integer";
+            return 0; /* a NUL inside: not a number */
+        }
         char *end;
         while (isspace((unsigned char)*s))
             ++s;
@@ -151,6 +156,8 @@ static int coerce_bool(json_t *in, int *out, const char **type, const char **msg
         }
         return 0;
     case JSON_STRING:
+        if (strlen(json_string_value(in)) != json_string_length(in))
+            return 0; /* a NUL inside: not a word */
         for (size_t i = 0; i != sizeof(truthy) / sizeof(truthy[0]); ++i) {
             if (strcasecmp(json_string_value(in), truthy[i]) == 0)
                 return *out = 1, 1;
