@@ -41,13 +41,23 @@ static __thread h2api_call_t *starting;
 /*
  * The packaged socket pool keeps every connection a finished request returns. To honour
  * max_keepalive_connections, a connection that would exceed it is taken from the client at the
- * end of its response and closed (closing a pool-owned socket also uncounts it).
+ * end of its response and closed (closing a pool-owned socket also uncounts it) -- but only
+ * connections beyond the recent peak of attempts in flight: under a steady load the number in
+ * flight swings below its peak between answers, and closing the connections it will need again
+ * a moment later would open a new one per request. The peak is forgotten after
+ * keepalive_expiry_ms, as the socket pool forgets idle connections.
  */
 static int over_keepalive_limit(h2api_call_t *call)
 {
     h2api_upstream_t *up = call->up;
+    uint64_t now = h2o_now(up->loop);
+    if (now - up->h1.recent_peak_at > up->conf->keepalive_expiry_ms) {
+        up->h1.recent_peak = up->in_flight;
+        up->h1.recent_peak_at = now;
+    }
     size_t open = __sync_add_and_fetch(&up->h1.sockpool._shared.count, 0);
-    return open >= up->in_flight && open - (up->in_flight - 1) > up->conf->max_keepalive_connections;
+    return up->num_waiting == 0 && open > up->h1.recent_peak && open >= up->in_flight &&
+           open - (up->in_flight - 1) > up->conf->max_keepalive_connections;
 }
 
 static void drop_connection(h2o_http1client_t *client)
@@ -215,6 +225,10 @@ static void h1_start(h2api_call_t *call)
     h2api_upstream_t *up = call->up;
     h1_attempt_t *a = h2o_mem_alloc_pool(call->pool, sizeof(*a));
     *a = (h1_attempt_t){NULL};
+    if (up->in_flight >= up->h1.recent_peak) {
+        up->h1.recent_peak = up->in_flight;
+        up->h1.recent_peak_at = h2o_now(up->loop);
+    }
     call->transport_data = a;
     h2api_call_t *saved = starting;
     starting = call;

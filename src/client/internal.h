@@ -125,6 +125,8 @@ struct st_h2api_upstream_t {
         h2o_http1client_ctx_t ctx;
         h2o_http1client_ctx_t paused_ctx; /* the same, with paused_io_timeout: see h1.c */
         h2o_timeout_t paused_io_timeout;
+        size_t recent_peak;       /* most attempts in flight lately (see over_keepalive_limit in h1.c) */
+        uint64_t recent_peak_at;  /* loop time of that peak */
     } h1;
     /* HTTP/2 transport (h2.c) */
     void *h2;
