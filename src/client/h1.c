@@ -50,6 +50,8 @@ static __thread h2api_call_t *starting;
 static int over_keepalive_limit(h2api_call_t *call)
 {
     h2api_upstream_t *up = call->up;
+    if (up->conf->max_keepalive_connections == 0)
+        return 1; /* keep-alive off: every connection closes after its answer */
     uint64_t now = h2o_now(up->loop);
     if (now - up->h1.recent_peak_at > up->conf->keepalive_expiry_ms) {
         up->h1.recent_peak = up->in_flight;
