@@ -21,8 +21,6 @@
 
 #include <uv.h>
 #include <h2o.h>
-#include <h2o/http1client.h>
-#include <h2o/socketpool.h>
 #include "client/upstream.h"
 
 typedef struct st_h2api__transport_t h2api__transport_t;
@@ -119,15 +117,11 @@ struct st_h2api_upstream_t {
         int half_open_trial;    /* a trial call is running */
     } breaker;
     h2api_upstream_stats_t stats;
-    /* HTTP/1.1 transport */
+    /* HTTP/1.1 transport (h1.c) */
     struct {
-        h2o_socketpool_t sockpool;
-        h2o_http1client_ctx_t ctx;
-        h2o_http1client_ctx_t paused_ctx; /* the same, with paused_io_timeout: see h1.c */
-        h2o_timeout_t paused_io_timeout;
-        size_t recent_peak;       /* most attempts in flight lately (see over_keepalive_limit in h1.c) */
-        uint64_t recent_peak_at;  /* loop time of that peak */
+        h2o_timeout_t paused_io_timeout; /* reads of a stream paused by back-pressure: see h1.c */
     } h1;
+    void *h1n; /* the HTTP/1.1 transport's keep-alive pool (h1.c) */
     /* HTTP/2 transport (h2.c) */
     void *h2;
 };

@@ -717,7 +717,6 @@ static int upstream_init(h2api_upstream_t *up, h2api_client_t *client, const h2a
     up->transport = &h2api__transport_h1;
     if (conf->is_tls && (up->ssl_ctx = create_ssl_ctx(conf, errbuf, errlen)) == NULL)
         return -EINVAL;
-    up->h1.ctx.ssl_ctx = up->h1.paused_ctx.ssl_ctx = up->ssl_ctx;
     if (conf->http2 == H2API_HTTP2_ON || (conf->http2 == H2API_HTTP2_AUTO && conf->is_tls)) {
         int ret;
         if ((ret = h2api__h2_init(up, errbuf, errlen)) != 0)

@@ -122,7 +122,7 @@ const h2api_conf_upstream_t *h2api_upstream_conf(h2api_upstream_t *up);
 /**
  * Sends `creq` to `up` and calls `cb` once with the buffered response or an error.
  * The call waits for a free connection when max_connections are busy (at most
- * pool_timeout_ms), reuses keep-alive connections (h2o_socketpool), and retries idempotent
+ * pool_timeout_ms), reuses keep-alive connections, and retries idempotent
  * methods on connect errors, timeouts before the response head and the retry statuses, with
  * exponential backoff and full jitter (retry.* in the config).
  * @param pool   owner of the call and of every byte of the response (normally &req->pool);
