@@ -1,6 +1,7 @@
 /*
  * Internals of the outbound pool shared by the policy layer (upstream.c) and the two
- * transports (h1.c: h2o http1client + socket pool; h2.c: nghttp2 on an h2o socket).
+ * transports (h1.c: HTTP/1.1 on h2o sockets with its own keep-alive pool; h2.c: nghttp2 on an
+ * h2o socket).
  *
  * The policy layer owns a call from start to finish: queueing, limits, rate limit, breaker,
  * deadline, retries. A transport runs one *attempt* of a call at a time and reports back
@@ -58,7 +59,7 @@ struct st_h2api_call_t {
     int head_delivered;     /* streaming: on_head went to the user; no more retries */
     int paused;             /* streaming: waiting for h2api_call_proceed */
     const h2api__transport_t *transport; /* of the running attempt */
-    void *transport_data;   /* the transport's per-attempt state (h2o_http1client_t *, stream) */
+    void *transport_data;   /* the transport's per-attempt state (a connection, a stream) */
     h2o_linklist_t waiting_link;
     h2o_timeout_entry_t deadline_entry;
     h2o_timeout_entry_t phase_entry; /* pool wait, connect, or first byte */
