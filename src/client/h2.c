@@ -48,7 +48,10 @@
 #include "server.h"
 #include "client/internal.h"
 
-/* Streams a connection is assumed to take before the peer's SETTINGS arrive (nghttp2's own default). */
+/*
+ * Until the peer's first SETTINGS arrive, nghttp2 sends at most this many streams and holds back
+ * the rest (nghttp2_option_set_peer_max_concurrent_streams; nghttp2's own default).
+ */
 #define H2_STREAMS_BEFORE_SETTINGS 100
 /*
  * Receive windows. A stream's window bounds what a paused streaming consumer makes us hold; the
@@ -100,6 +103,7 @@ struct st_h2_conn_t {
     h2o_linklist_t pending;           /* streams waiting for the connection to be ready */
     h2o_linklist_t streams;           /* streams submitted to nghttp2 and not closed yet */
     size_t num_streams;               /* pending + submitted */
+    int settings_received;            /* the peer's first SETTINGS frame is in */
     size_t num_paused;                /* submitted streams whose consumer holds a chunk */
     uint64_t num_answered;            /* response heads received: the peer processes requests */
     int goaway_took_streams;          /* the peer's GOAWAY kept some of our streams (last_stream_id > 0) */
@@ -167,10 +171,17 @@ static void schedule_settle(h2_conn_t *conn)
         h2o_timeout_link(conn->h2->up->loop, &conn->h2->up->ctx->zero_timeout, &conn->settle_entry);
 }
 
+/*
+ * The streams a connection takes. Until the peer's SETTINGS are in, all of them (RFC 9113
+ * §6.5.2: the initial SETTINGS_MAX_CONCURRENT_STREAMS is unlimited): the calls wait on it, and
+ * nghttp2 holds back those past the limit it learns. Counting 100 here made a burst of calls at
+ * start open one connection per hundred (11 connections for 1024 calls to a peer that takes 4096
+ * streams on one).
+ */
 static size_t conn_max_streams(h2_conn_t *conn)
 {
-    if (conn->session == NULL)
-        return H2_STREAMS_BEFORE_SETTINGS;
+    if (conn->session == NULL || !conn->settings_received)
+        return SIZE_MAX;
     return nghttp2_session_get_remote_settings(conn->session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 }
 
@@ -781,8 +792,10 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
         schedule_pump(conn->h2);
         break;
     case NGHTTP2_SETTINGS:
-        if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0)
+        if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) {
+            conn->settings_received = 1;
             schedule_pump(conn->h2); /* the stream limit may have grown */
+        }
         break;
     default:
         break;
