@@ -558,3 +558,37 @@ except Exception:
         notok "$name" "JSON with $expr" "status $R_CODE, body '$(shorten "$(head -c 300 "$R_BODY")")'"
     fi
 }
+
+# start_json_server: starts json-server 0.17.4 (npm; the project's setup installs it in
+# .tmp/node) on a free port with a copy of the real jsonplaceholder dataset (it rewrites its db on
+# writes); sets DATA (the original data.json), JPORT and JPID, and waits (bounded, 15 s) until it
+# answers. Skips the script (77) when json-server, node or the dataset is missing, unless
+# H2API_REQUIRE_PEERS=1, which makes that a failure.
+start_json_server() {
+    local missing="" js="" i code ready=no
+    if [ -x "${H2API_SRCDIR:-/nonexistent}/.tmp/node/node_modules/.bin/json-server" ]; then
+        js=$H2API_SRCDIR/.tmp/node/node_modules/.bin/json-server
+    elif command -v json-server >/dev/null 2>&1; then
+        js=$(command -v json-server)
+    fi
+    [ -n "$js" ] || missing="json-server"
+    command -v node >/dev/null 2>&1 || missing="node"
+    DATA=$(shared_data_json) || missing="data/jsonplaceholder/data.json"
+    if [ -n "$missing" ]; then
+        [ "${H2API_REQUIRE_PEERS:-0}" = 1 ] && bail "peer available" "$missing" "missing (H2API_REQUIRE_PEERS=1)"
+        skip_all "$missing not found (npm install --prefix .tmp/node json-server@0.17.4)"
+    fi
+    cp "$DATA" "$T/db.json"
+    JPORT=$(free_port)
+    "$js" --port "$JPORT" --host 127.0.0.1 --quiet "$T/db.json" </dev/null >"$T/json-server.out" 2>"$T/json-server.err" &
+    JPID=$!
+    track_pid "$JPID"
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$JPID" 2>/dev/null || break
+        code=$(curl -s --noproxy '*' --max-time 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$JPORT/posts/1")
+        if [ "$code" = 200 ]; then ready=yes; break; fi
+        sleep 0.1
+    done
+    [ "$ready" = yes ] || bail "json-server answers" "GET /posts/1 200 within 15 s" "$(shorten "$(cat "$T/json-server.err")")"
+    ok "json-server answers on 127.0.0.1:$JPORT"
+}

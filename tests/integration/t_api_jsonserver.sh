@@ -8,38 +8,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_bin
 
-missing_peer() { # REASON
-    if [ "${H2API_REQUIRE_PEERS:-0}" = 1 ]; then
-        bail "peer available" "$1" "missing (H2API_REQUIRE_PEERS=1)"
-    fi
-    skip_all "$1 not found (npm install --prefix .tmp/node json-server@0.17.4)"
-}
-
-JSON_SERVER=
-if [ -x "${H2API_SRCDIR:-/nonexistent}/.tmp/node/node_modules/.bin/json-server" ]; then
-    JSON_SERVER=$H2API_SRCDIR/.tmp/node/node_modules/.bin/json-server
-elif command -v json-server >/dev/null 2>&1; then
-    JSON_SERVER=$(command -v json-server)
-fi
-[ -n "$JSON_SERVER" ] || missing_peer "json-server"
-command -v node >/dev/null 2>&1 || missing_peer "node"
-DATA=$(shared_data_json) || missing_peer "data/jsonplaceholder/data.json"
-
-# json-server rewrites its db on writes: give it a copy; expectations come from the original.
-cp "$DATA" "$T/db.json"
-JPORT=$(free_port)
-"$JSON_SERVER" --port "$JPORT" --host 127.0.0.1 --quiet "$T/db.json" </dev/null >"$T/json-server.out" 2>"$T/json-server.err" &
-JPID=$!
-track_pid "$JPID"
-ready=no
-for ((i = 0; i < 150; i++)); do
-    kill -0 "$JPID" 2>/dev/null || break
-    code=$(curl -s --noproxy '*' --max-time 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$JPORT/posts/1")
-    if [ "$code" = 200 ]; then ready=yes; break; fi
-    sleep 0.1
-done
-[ "$ready" = yes ] || bail "json-server answers" "GET /posts/1 200 within 15 s" "$(shorten "$(cat "$T/json-server.err")")"
-ok "json-server answers on 127.0.0.1:$JPORT"
+start_json_server
 J=http://127.0.0.1:$JPORT
 
 PORT=$(free_port)
