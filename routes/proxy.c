@@ -14,7 +14,6 @@
  *   so a slow client never makes the server buffer an unbounded body. The request body is the
  *   one libh2o 2.2.5 has already read whole (capped by limits.max_body_bytes).
  */
-#include <netdb.h>
 #include <string.h>
 #include "routes.h"
 
@@ -171,12 +170,7 @@ static size_t build_request_headers(h2api_request_t *r, h2o_header_t **out)
     }
 
     /* X-Forwarded-For: the chain so far, then the peer that connected to us */
-    char peer[NI_MAXHOST] = "unknown";
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    if ((sslen = req->conn->callbacks->get_peername(req->conn, (void *)&ss)) != 0)
-        h2o_socket_getnumerichost((void *)&ss, sslen, peer);
-    h2o_iovec_t peer_iov = h2o_strdup(pool, peer, SIZE_MAX);
+    h2o_iovec_t peer_iov = h2api_request_peer_address(r);
     headers[n++] = (h2o_header_t){.name = &xff_name,
                                   .value = xff_prev.base != NULL ? h2o_concat(pool, xff_prev, h2o_iovec_init(H2O_STRLIT(", ")), peer_iov)
                                                                  : peer_iov};

@@ -3,6 +3,7 @@
  * resources, request helpers, the JSON error filter and the access log.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +308,24 @@ const h2api_param_t *h2api_request_param(h2api_request_t *r, const char *name)
     return NULL;
 }
 
+h2o_iovec_t h2api_request_peer_address(h2api_request_t *r)
+{
+    h2api_conn_t *conn = r->_conn;
+    if (conn != NULL && conn->peer_len != 0)
+        return h2o_iovec_init(conn->peer, conn->peer_len);
+    char buf[NI_MAXHOST] = "unknown";
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if ((sslen = r->req->conn->callbacks->get_peername(r->req->conn, (void *)&ss)) != 0)
+        h2o_socket_getnumerichost((void *)&ss, sslen, buf);
+    size_t len = strlen(buf);
+    if (conn == NULL || len >= sizeof(conn->peer))
+        return h2o_strdup(&r->req->pool, buf, len);
+    memcpy(conn->peer, buf, len);
+    conn->peer_len = len;
+    return h2o_iovec_init(conn->peer, len);
+}
+
 h2o_iovec_t h2api_request_header(h2api_request_t *r, const char *name)
 {
     ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
@@ -332,7 +351,6 @@ typedef struct st_h2api_watch_t {
 } h2api_watch_t;
 
 static void send_json_req(h2o_req_t *req, int status, h2o_iovec_t body);
-static h2api_conn_t *conn_of(h2o_req_t *req);
 
 static void on_watch_dispose(void *_watch)
 {
@@ -380,7 +398,7 @@ static void watch_request(h2api_request_t *r)
     h2o_req_t *req = r->req;
     if (req->version >= 0x200 || req->_generator != NULL || req->res.status != 0)
         return;
-    h2api_conn_t *conn = conn_of(req);
+    h2api_conn_t *conn = r->_conn;
     if (conn == NULL)
         return;
     int fd;
@@ -587,7 +605,8 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
                            .route = match->route->data,
                            .params = match->params,
                            .num_params = match->num_params,
-                           .request_id = request_id};
+                           .request_id = request_id,
+                           ._conn = tracker->conn};
 
     if (r->route->handler(r) != 0 && req->_generator == NULL)
         send_json_req(req, 500, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Internal Server Error\"}")));

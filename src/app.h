@@ -44,6 +44,7 @@ struct st_h2api_request_t {
     size_t num_params;
     h2o_iovec_t request_id; /* the X-Request-ID of this request (kept from the client or made) */
     int client_gone;        /* the HTTP/1.1 client closed its connection: answered 499, work cancelled */
+    struct st_h2api_conn_t *_conn; /* the accepted connection it came on (server.c), or NULL */
 };
 
 /**
@@ -165,6 +166,13 @@ int h2api_request_query(h2api_request_t *r, const char *name, h2o_iovec_t *value
 
 /** Returns the path parameter `name` or NULL. */
 const h2api_param_t *h2api_request_param(h2api_request_t *r, const char *name);
+
+/**
+ * The client's numeric address ("127.0.0.1", "::1"), for X-Forwarded-For and logs. Formatted
+ * once per connection and kept on it; "unknown" if the socket has no peer address. Static for
+ * the request's life (in the connection, or req->pool).
+ */
+h2o_iovec_t h2api_request_peer_address(h2api_request_t *r);
 
 /** Returns the value of request header `name` (lower-case) or {NULL, 0}. */
 h2o_iovec_t h2api_request_header(h2api_request_t *r, const char *name);

@@ -56,6 +56,8 @@ typedef struct st_h2api_conn_t {
     int evicted;               /* shut down, idle, to make room for a new client or for the drain (server.c) */
     int is_h2;                 /* has carried an HTTP/2 request */
     int is_internal_upstream;  /* accepted by the embedded demo upstream's listener */
+    char peer[64];             /* the client's numeric address, formatted on first use (app.c) */
+    size_t peer_len;
 } h2api_conn_t;
 
 /** Starts the worker's watcher of HTTP/1.1 clients (app.c); call on the worker's thread. */
