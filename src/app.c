@@ -384,12 +384,18 @@ static void on_watch_timer(uv_timer_t *timer)
         uv_timer_stop(timer);
 }
 
-void h2api__worker_init_watch(h2api_worker_t *worker)
+static void on_deferred_timer(uv_timer_t *timer);
+
+void h2api__worker_init_dispatch(h2api_worker_t *worker)
 {
     h2o_linklist_init_anchor(&worker->watched);
     uv_timer_init(&worker->loop, &worker->watch_timer);
     worker->watch_timer.data = worker;
     uv_unref((uv_handle_t *)&worker->watch_timer);
+    h2o_linklist_init_anchor(&worker->deferred);
+    uv_timer_init(&worker->loop, &worker->deferred_timer);
+    worker->deferred_timer.data = worker;
+    uv_unref((uv_handle_t *)&worker->deferred_timer);
 }
 
 /* Starts watching `r` if it is an HTTP/1.x request whose handler did not answer at once. */
@@ -428,17 +434,6 @@ static h2api_conn_t *conn_of(h2o_req_t *req)
     return sock != NULL ? sock->on_close.data : NULL;
 }
 
-static void shut_down_conn(h2api_conn_t *conn, const char *why)
-{
-    int fd;
-    if (conn->closing)
-        return;
-    conn->closing = 1;
-    if (uv_fileno((uv_handle_t *)&conn->handle, &fd) == 0)
-        shutdown(fd, SHUT_RDWR);
-    h2api_log(H2API_LOG_WARN, "closing an HTTP/2 connection: %s", why);
-}
-
 /* Counts a new stream; returns 0 if the connection may go on. */
 static int account_h2_stream(h2api_conn_t *conn, const h2api_conf_t *conf, uint64_t now_ms)
 {
@@ -447,7 +442,7 @@ static int account_h2_stream(h2api_conn_t *conn, const h2api_conf_t *conf, uint6
         conn->streams_in_window = 0;
     }
     if (++conn->streams_in_window > conf->limits.http2_max_streams_per_second)
-        shut_down_conn(conn, "more streams per second than limits.http2_max_streams_per_second");
+        h2api__conn_close_for_abuse(conn, "more streams per second than limits.http2_max_streams_per_second", 1);
     return conn->closing;
 }
 
@@ -458,7 +453,7 @@ static void account_h2_cancel(h2api_conn_t *conn, const h2api_conf_t *conf, uint
         conn->cancelled_in_window = 0;
     }
     if (++conn->cancelled_in_window > conf->limits.http2_max_cancelled_streams)
-        shut_down_conn(conn, "more streams reset before their answer than limits.http2_max_cancelled_streams (Rapid Reset)");
+        h2api__conn_close_for_abuse(conn, "more streams reset before their answer than limits.http2_max_cancelled_streams (Rapid Reset)", 1);
 }
 
 typedef struct st_h2api_request_tracker_t {
@@ -546,6 +541,60 @@ static size_t header_bytes(h2o_req_t *req)
     return total;
 }
 
+static void run_handler(h2api_request_t *r)
+{
+    h2o_req_t *req = r->req;
+    if (r->_conn != NULL && r->_conn->closing) {
+        send_json_req(req, 503, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Connection closed for abuse\"}")));
+        return;
+    }
+    if (r->route->handler(r) != 0 && req->_generator == NULL)
+        send_json_req(req, 500, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Internal Server Error\"}")));
+    else
+        watch_request(r);
+}
+
+/*
+ * HTTP/2 handlers run on the loop's next turn, not from inside libh2o's frame parser. libh2o
+ * dispatches a request as soon as its HEADERS frame is parsed, before it parses the frames read
+ * with it: a RST_STREAM in the same read (the shape of a Rapid Reset, CVE-2023-44487) would
+ * cancel upstream calls the handler had already started. Deferred, the request is disposed of
+ * by the reset first (its pool's dispose callback takes it off the queue) and no upstream call
+ * is ever started for it. The timer fires at the start of the next loop iteration, before it
+ * polls again, so the delay is the rest of this iteration's I/O callbacks.
+ */
+typedef struct st_h2api_deferred_t {
+    h2o_linklist_t link; /* in worker->deferred */
+    h2api_request_t *r;
+} h2api_deferred_t;
+
+static void on_deferred_dispose(void *_d)
+{
+    h2api_deferred_t *d = _d;
+    if (h2o_linklist_is_linked(&d->link))
+        h2o_linklist_unlink(&d->link);
+}
+
+static void defer_handler(h2api_request_t *r)
+{
+    h2api_worker_t *worker = r->worker;
+    h2api_deferred_t *d = h2o_mem_alloc_shared(&r->req->pool, sizeof(*d), on_deferred_dispose);
+    *d = (h2api_deferred_t){.r = r};
+    h2o_linklist_insert(&worker->deferred, &d->link);
+    if (!uv_is_active((uv_handle_t *)&worker->deferred_timer))
+        uv_timer_start(&worker->deferred_timer, on_deferred_timer, 0, 0);
+}
+
+static void on_deferred_timer(uv_timer_t *timer)
+{
+    h2api_worker_t *worker = timer->data;
+    while (!h2o_linklist_is_empty(&worker->deferred)) {
+        h2api_deferred_t *d = H2O_STRUCT_FROM_MEMBER(h2api_deferred_t, link, worker->deferred.next);
+        h2o_linklist_unlink(&d->link);
+        run_handler(d->r);
+    }
+}
+
 static int on_req(h2o_handler_t *_self, h2o_req_t *req)
 {
     h2api_dispatcher_t *self = (void *)_self;
@@ -608,10 +657,10 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
                            .request_id = request_id,
                            ._conn = tracker->conn};
 
-    if (r->route->handler(r) != 0 && req->_generator == NULL)
-        send_json_req(req, 500, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Internal Server Error\"}")));
+    if (req->version >= 0x200)
+        defer_handler(r);
     else
-        watch_request(r);
+        run_handler(r);
     return 0;
 }
 

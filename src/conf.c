@@ -764,6 +764,8 @@ static void set_defaults(h2api_conf_t *conf)
     conf->limits.max_url_bytes = 4096;
     conf->limits.http2_max_streams_per_second = 100000;
     conf->limits.http2_max_cancelled_streams = 1000;
+    conf->limits.http2_max_control_frames = 1000;
+    conf->limits.http2_max_continuation_frames = 8;
     conf->shutdown_timeout_ms = 10000;
     conf->log.level = H2API_LOG_INFO;
     conf->log.access_log = 1;
@@ -885,6 +887,8 @@ enum {
     LIMITS_MAX_URL_BYTES,
     LIMITS_HTTP2_MAX_STREAMS_PER_SECOND,
     LIMITS_HTTP2_MAX_CANCELLED_STREAMS,
+    LIMITS_HTTP2_MAX_CONTROL_FRAMES,
+    LIMITS_HTTP2_MAX_CONTINUATION_FRAMES,
     LIMITS_NUM
 };
 static const char *const limits_keys[LIMITS_NUM] = {
@@ -897,6 +901,8 @@ static const char *const limits_keys[LIMITS_NUM] = {
     [LIMITS_MAX_URL_BYTES] = "max_url_bytes",
     [LIMITS_HTTP2_MAX_STREAMS_PER_SECOND] = "http2_max_streams_per_second",
     [LIMITS_HTTP2_MAX_CANCELLED_STREAMS] = "http2_max_cancelled_streams",
+    [LIMITS_HTTP2_MAX_CONTROL_FRAMES] = "http2_max_control_frames",
+    [LIMITS_HTTP2_MAX_CONTINUATION_FRAMES] = "http2_max_continuation_frames",
 };
 
 static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line)
@@ -921,6 +927,10 @@ static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line
         return read_count(r, 1, MAX_HTTP2_STREAMS, &conf->limits.http2_max_streams_per_second);
     case LIMITS_HTTP2_MAX_CANCELLED_STREAMS:
         return read_count(r, 1, MAX_HTTP2_STREAMS, &conf->limits.http2_max_cancelled_streams);
+    case LIMITS_HTTP2_MAX_CONTROL_FRAMES:
+        return read_count(r, 1, MAX_HTTP2_STREAMS, &conf->limits.http2_max_control_frames);
+    case LIMITS_HTTP2_MAX_CONTINUATION_FRAMES:
+        return read_count(r, 0, MAX_HTTP2_STREAMS, &conf->limits.http2_max_continuation_frames);
     }
     return 0;
 }

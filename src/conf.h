@@ -111,6 +111,11 @@ typedef struct st_h2api_conf_t {
         size_t http2_max_streams_per_second; /* per HTTP/2 connection; beyond, it is closed; default 100000 */
         size_t http2_max_cancelled_streams;  /* per HTTP/2 connection and 10 s, reset before their answer
                                                 (CVE-2023-44487 Rapid Reset); beyond, it is closed; default 1000 */
+        size_t http2_max_control_frames;     /* per HTTP/2 connection and 10 s, SETTINGS and PING frames that
+                                                libh2o acknowledges (CVE-2019-9512 / -9515 floods); beyond, it
+                                                is closed; default 1000 */
+        size_t http2_max_continuation_frames; /* after one HEADERS frame; beyond, the connection is
+                                                 closed; default 8 (as nghttp2 1.61) */
     } limits;
     uint64_t shutdown_timeout_ms; /* drain deadline after SIGTERM; default 10000 */
 

@@ -15,6 +15,7 @@
 #include "demo/demo.h"
 #include "server.h"
 #include "http1_guard.h"
+#include "http2_guard.h"
 #include "routes/routes.h"
 
 #define H2API_DEFAULT_CONFIG "config/h2api.yaml"
@@ -112,8 +113,10 @@ int main(int argc, char **argv)
         h2api_server_add_app_listener(server, demo, &conf->demo_upstream.listen);
     }
     h2api_log(H2API_LOG_INFO, "h2api %s starting with %s", PACKAGE_VERSION, conf->path);
-    /* referencing the guard links it in: libh2o then parses HTTP/1.1 heads through it */
-    h2api_log(H2API_LOG_DEBUG, "HTTP/1.1 framing guard: %lu refused so far", h2api__http1_guard_refused());
+    /* referencing the guards links them in: libh2o then parses HTTP/1.1 heads and acknowledges
+     * HTTP/2 SETTINGS and PING frames through them */
+    h2api_log(H2API_LOG_DEBUG, "HTTP/1.1 framing guard: %lu refused so far; HTTP/2 control-frame guard: %lu counted",
+              h2api__http1_guard_refused(), h2api__http2_guard_counted());
 
     int ret = h2api_app_startup(app, errbuf, sizeof(errbuf));
     if (ret != 0) {

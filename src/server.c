@@ -270,6 +270,17 @@ static int evict(h2api_conn_t *conn)
     return 1;
 }
 
+void h2api__conn_close_for_abuse(h2api_conn_t *conn, const char *why, int shut_socket)
+{
+    int fd;
+    if (conn->closing)
+        return;
+    conn->closing = 1;
+    if (shut_socket && uv_fileno((uv_handle_t *)&conn->handle, &fd) == 0)
+        shutdown(fd, SHUT_RDWR);
+    h2api_log(H2API_LOG_WARN, "closing an HTTP/2 connection: %s", why);
+}
+
 static int make_room(h2api_worker_t *worker)
 {
     for (h2o_linklist_t *node = worker->conns.next; node != &worker->conns; node = node->next)
@@ -385,7 +396,7 @@ static void *worker_main(void *_ws)
     h2o_context_init(&w->ctx, &w->loop, &server->globalconf);
     uv_async_init(&w->loop, &ws->wake, on_wake);
     ws->wake.data = ws;
-    h2api__worker_init_watch(w);
+    h2api__worker_init_dispatch(w);
 
     ws->startup_ret = h2api_app_worker_startup(w->app, w, ws->startup_err, sizeof(ws->startup_err));
     if (ws->startup_ret == 0) {

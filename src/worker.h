@@ -34,6 +34,9 @@ struct st_h2api_worker_t {
     /* HTTP/1.1 requests waiting on upstream work, checked for a client that went away */
     h2o_linklist_t watched;
     uv_timer_t watch_timer;
+    /* HTTP/2 requests whose handler runs on the next loop turn (app.c, see dispatch_h2) */
+    h2o_linklist_t deferred;
+    uv_timer_t deferred_timer;
     size_t num_resources;
 };
 
@@ -52,6 +55,11 @@ typedef struct st_h2api_conn_t {
     size_t streams_in_window;
     uint64_t cancel_window_start_ms; /* of the current ten-second window of cancelled streams */
     size_t cancelled_in_window;
+    /* HTTP/2 frame-flood accounting (http2_guard.c) */
+    uint64_t control_window_start_ms; /* of the current ten-second window of SETTINGS and PING frames */
+    size_t control_in_window;
+    size_t continuations;             /* CONTINUATION frames since the last HEADERS */
+    h2o_socket_cb read_cb;            /* libh2o's reader of this connection, behind the guard's */
     int closing;               /* shut down for abuse: its requests get no upstream work */
     int evicted;               /* shut down, idle, to make room for a new client or for the drain (server.c) */
     int is_h2;                 /* has carried an HTTP/2 request */
@@ -60,8 +68,20 @@ typedef struct st_h2api_conn_t {
     size_t peer_len;
 } h2api_conn_t;
 
-/** Starts the worker's watcher of HTTP/1.1 clients (app.c); call on the worker's thread. */
-void h2api__worker_init_watch(h2api_worker_t *worker);
+/**
+ * Marks `conn` as closing for abuse and logs `why` (a static string) once; `conn->closing` makes
+ * the requests still dispatched on it start no upstream work. With `shut_socket`, also shuts the
+ * socket down (shutdown(2), both directions): libh2o reads the end of stream, or fails its next
+ * write, and closes the connection through its own path (for callers that cannot make libh2o
+ * close it). Does nothing if it is already closing. (server.c)
+ */
+void h2api__conn_close_for_abuse(h2api_conn_t *conn, const char *why, int shut_socket);
+
+/**
+ * Sets up the dispatcher's per-worker state (app.c): the watcher of HTTP/1.1 clients and the
+ * queue of deferred HTTP/2 requests. Call on the worker's thread before it accepts.
+ */
+void h2api__worker_init_dispatch(h2api_worker_t *worker);
 
 /** The worker that owns h2o context `ctx` (every context we create is a worker's first member). */
 static inline h2api_worker_t *h2api__worker_of(h2o_context_t *ctx)

@@ -1,9 +1,12 @@
 #!/bin/bash
 # HTTP/2 abuse that libh2o 2.2.5 does not bound, bounded in h2api's layer: Rapid Reset
-# (CVE-2023-44487: open and reset streams without end) and a stream flood. The abusive
-# connection is closed after limits.http2_max_cancelled_streams / http2_max_streams_per_second,
-# a normal request is answered within one second during and after the attack, and an honest
-# HTTP/2 load never trips the bounds. Loopback only; every loop bounded in count and time.
+# (CVE-2023-44487: open and reset streams without end), a stream flood, SETTINGS and PING floods
+# (CVE-2019-9515, CVE-2019-9512) and CONTINUATION floods. The abusive connection is closed after
+# limits.http2_max_cancelled_streams / http2_max_streams_per_second / http2_max_control_frames /
+# http2_max_continuation_frames, a reset request starts no upstream call, a normal request is
+# answered within one second during and after each attack, and honest HTTP/2 use (an h2load run,
+# PINGs, a large header block) never trips the bounds. Loopback only; every loop bounded in count
+# and time.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_bin
@@ -15,8 +18,14 @@ ABUSE=$(dirname "${BASH_SOURCE[0]}")/peers/h2_abuse.py
 
 PORT=$(free_port)
 DEMO=$(free_port)
+TLSPORT=$(free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 1 \
+    -keyout "$T/ec.key" -out "$T/ec.pem" >"$T/openssl.log" 2>&1 ||
+    bail "test certificate generated" "openssl req exit 0" "$(shorten "$(cat "$T/openssl.log")")"
 cat >"$T/a.yaml" <<YAML
-listen: [127.0.0.1:$PORT]
+listen:
+  - 127.0.0.1:$PORT
+  - {address: "127.0.0.1:$TLSPORT", tls: {cert: "$T/ec.pem", key: "$T/ec.key"}}
 workers: 1
 log: {level: info, access_log: false}
 limits: {http2_max_cancelled_streams: 1000}
@@ -66,6 +75,80 @@ check_eq "after rapid reset: probes answered" 0 "$fails"
 if command -v h2load >/dev/null; then
     out=$(h2load -n 3000 -c 4 -m 10 "http://127.0.0.1:$PORT/v1/posts/1" 2>&1)
     check_match "honest h2load under the default limits: 3000 succeeded" 'requests: 3000 total, 3000 started, 3000 done, 3000 succeeded' "$out"
+fi
+
+# ---- SETTINGS, PING and CONTINUATION floods (defaults: 1000 control frames per 10 s, 8
+# CONTINUATION frames after a HEADERS). Each attack: 20 connections one after another, each
+# sending up to 200000 frames (or for 5 s) without reading; probes run meanwhile. ----
+# flood_check NAME MODE TLS PORT MAX_ACKS
+flood_check() {
+    local name=$1 mode=$2 tls=$3 port=$4 max_acks=$5 pid i
+    (for ((i = 0; i < 20; i++)); do H2_ABUSE_TLS=$tls /usr/bin/python3 "$ABUSE" "$port" "$mode" 200000 5 /v1/posts/1; done) \
+        >"$T/$name.json" 2>"$T/$name.err" &
+    pid=$!
+    track_pid "$pid"
+    read -r worst fails <<<"$(probes 5)"
+    wait_exit "$pid" 150 || true
+    echo "# $name: $(sort "$T/$name.json" | uniq -c | sort -rn | head -3 | tr '\n' ' ')"
+    local verdict
+    verdict=$(/usr/bin/python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print("%d %d %d" % (len(rows), sum(r["closed"] for r in rows), max([r["acks"] for r in rows] or [0])))' "$T/$name.json" 2>>"$T/$name.err")
+    read -r runs closed acks <<<"$verdict"
+    check_eq "$name: 20 attacking connections ran" 20 "${runs:-0}"
+    check_eq "$name: the server closed every one" 20 "${closed:-0}"
+    check_lt "$name: at most $max_acks ACKs before the close" "$((max_acks + 1))" "${acks:-999999}"
+    check_eq "$name: every probe during the attacks answered 200" 0 "$fails"
+    check_lt "$name: the slowest probe took under 1 s (ms)" 1000 "$worst"
+}
+flood_check "PING flood" ping-flood 0 "$PORT" 1000
+flood_check "SETTINGS flood" settings-flood 0 "$PORT" 1000
+flood_check "SETTINGS flood over TLS" settings-flood 1 "$TLSPORT" 1000
+# (a CONTINUATION flood is answered only by the ACKs of the client's own two SETTINGS)
+flood_check "empty CONTINUATION flood" continuation-flood 0 "$PORT" 2
+flood_check "CONTINUATION flood of 16 KiB frames" continuation-big 0 "$PORT" 2
+check_contains "control-frame floods: the server logged why" "limits.http2_max_control_frames" "$(cat "$SERVER_ERR")"
+check_contains "CONTINUATION floods: the server logged why" "limits.http2_max_continuation_frames" "$(cat "$SERVER_ERR")"
+# connections made after the floods start from zero (libh2o reuses a closed connection's memory)
+read -r worst fails <<<"$(probes 3)"
+check_eq "after the floods: new connections answered" 0 "$fails"
+out=$(/usr/bin/python3 "$ABUSE" "$PORT" honest-pings 50 10 /v1/posts/1 2>&1)
+check_match "50 PINGs 10 ms apart: all acknowledged, then a request answered" '"acks": 50, "status": 200, "closed": false' "$out"
+out=$(H2_ABUSE_TLS=1 /usr/bin/python3 "$ABUSE" "$TLSPORT" honest-pings 50 10 /v1/posts/1 2>&1)
+check_match "the same over TLS (ALPN h2)" '"acks": 50, "status": 200, "closed": false' "$out"
+# a 40 KiB header: HEADERS and CONTINUATION frames within the bound, refused by max_header_bytes
+big=$(head -c 30000 /dev/urandom | base64 -w0)
+out=$(curl -s --http2-prior-knowledge --max-time 5 -H "X-Big: $big" -w ' %{http_code} %{http_version}' "$B/v1/posts/1")
+check_match "a 40 KiB header block over h2c: 431 JSON, not a closed connection" '"Request Header Fields Too Large"\} 431 2$' "$out"
+
+# ---- a stream reset in the same read as its HEADERS starts no upstream call. A third server
+# whose upstream (peers/upstream.py, logging each request it receives) answers after 0.3 s; 20
+# requests first leave 20 idle keep-alive upstream connections, on which a call is written at
+# once. ----
+if command -v h2load >/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null
+    wait_exit "$SERVER_PID" 10 || true
+    start_peer slow 0.3 || bail "upstream peer starts" "listening" "no"
+    PORT=$(free_port)
+    B=http://127.0.0.1:$PORT
+    printf 'listen: [127.0.0.1:%s]\nworkers: 1\nlog: {access_log: false}\nupstreams: {jp: {base_url: "http://127.0.0.1:%s", retry: {attempts: 1}}}\n' \
+        "$PORT" "$PEER_PORT" >"$T/r.yaml"
+    start_server "$T/r.yaml" "$PORT" reset || bail "server with a slow upstream becomes ready" "/readyz 200" "no"
+    out=$(h2load -n 20 -c 1 -m 20 "$B/v1/posts/1" 2>&1)
+    check_match "warm-up: 20 concurrent requests answered" 'requests: 20 total, 20 started, 20 done, 20 succeeded' "$out"
+    before=$(grep -c 'GET /posts/1' "$PEER_ERR")
+    /usr/bin/python3 "$ABUSE" "$PORT" rapid-reset 300000 10 /v1/posts/1 >"$T/rr2.json" 2>"$T/rr2.err"
+    sleep 0.5
+    after=$(grep -c 'GET /posts/1' "$PEER_ERR")
+    echo "# rapid reset with a slow upstream: $(cat "$T/rr2.json"); the upstream received $((after - before)) of its requests"
+    if json_true "$T/rr2.json" 'd["closed"] and d["sent"] > 1000'; then ok "rapid reset with a slow upstream: closed after the bound"; else
+        notok "rapid reset with a slow upstream: closed after the bound" "closed, > 1000 sent" "$(cat "$T/rr2.json" "$T/rr2.err")"
+    fi
+    # each HEADERS is followed by its RST_STREAM in the same write: libh2o disposes of the
+    # request before the deferred handler runs. Up to 2 are allowed for a pair split across two
+    # reads; without the deferral one call per idle connection (20) reached the upstream.
+    check_lt "rapid reset: at most 2 of its requests reached the upstream" 3 "$((after - before))"
 fi
 
 # ---- stream flood: a second server with http2_max_streams_per_second 300 (set low: a flood is

@@ -86,6 +86,11 @@ static void assert_shipped_values(const h2api_conf_t *conf)
     ck_assert_uint_eq(conf->limits.idle_timeout_ms, 10000);
     ck_assert_uint_eq(conf->limits.max_connections_per_worker, 4096);
     ck_assert_uint_eq(conf->limits.http2_max_concurrent_streams, 100);
+    ck_assert_uint_eq(conf->limits.max_url_bytes, 4096);
+    ck_assert_uint_eq(conf->limits.http2_max_streams_per_second, 100000);
+    ck_assert_uint_eq(conf->limits.http2_max_cancelled_streams, 1000);
+    ck_assert_uint_eq(conf->limits.http2_max_control_frames, 1000);
+    ck_assert_uint_eq(conf->limits.http2_max_continuation_frames, 8);
     ck_assert_uint_eq(conf->shutdown_timeout_ms, 10000);
     ck_assert_int_eq(conf->log.level, H2API_LOG_INFO);
     ck_assert_int_eq(conf->log.access_log, 1);
@@ -503,7 +508,7 @@ START_TEST(test_unknown_key)
     assert_refused(LISTEN "limits:\n  max_body_bytes: 1m\n  max_body: 2m\n",
                    "FILE:4: limits.max_body: unknown key (known keys: max_body_bytes, max_header_bytes, request_header_timeout_ms, "
                    "idle_timeout_ms, max_connections_per_worker, http2_max_concurrent_streams, max_url_bytes, http2_max_streams_per_second, "
-                   "http2_max_cancelled_streams)");
+                   "http2_max_cancelled_streams, http2_max_control_frames, http2_max_continuation_frames)");
     assert_refused(LISTEN "log: {level: info, format: json}\n", "FILE:2: log.format: unknown key (known keys: level, access_log)");
     assert_refused(
         LISTEN "upstreams:\n  a:\n    base_url: http://a\n    timeout: 5\n",
@@ -866,6 +871,25 @@ START_TEST(test_base_url)
 }
 END_TEST
 
+/* The HTTP/2 abuse bounds (README "Hardening"): read, and their ranges enforced. */
+START_TEST(test_http2_abuse_limits)
+{
+    h2api_conf_t *conf = load_text(LISTEN "limits: {http2_max_streams_per_second: 5, http2_max_cancelled_streams: 6,\n"
+                                          "  http2_max_control_frames: 7, http2_max_continuation_frames: 0}\n");
+    ck_assert_msg(conf != NULL, "%s", errbuf);
+    ck_assert_uint_eq(conf->limits.http2_max_streams_per_second, 5);
+    ck_assert_uint_eq(conf->limits.http2_max_cancelled_streams, 6);
+    ck_assert_uint_eq(conf->limits.http2_max_control_frames, 7);
+    ck_assert_uint_eq(conf->limits.http2_max_continuation_frames, 0);
+    h2api_conf_free(conf);
+
+    /* a client always sends one SETTINGS frame: 0 control frames would refuse every client */
+    assert_refused(LISTEN "limits: {http2_max_control_frames: 0}\n", "FILE:2: limits.http2_max_control_frames: must be from 1 to 2147483647, got 0");
+    assert_refused(LISTEN "limits: {http2_max_continuation_frames: -1}\n", "FILE:2: limits.http2_max_continuation_frames: must not be negative, got -1");
+    assert_refused(LISTEN "limits: {http2_max_continuation_frames: 2147483648}\n", "FILE:2: limits.http2_max_continuation_frames: must be from 0 to 2147483647, got 2147483648");
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -879,6 +903,7 @@ static Suite *conf_suite(void)
         {"derived", test_derived},
         {"sizes", test_sizes},
         {"http2_forms", test_http2_forms},
+        {"http2_abuse_limits", test_http2_abuse_limits},
         {"listen_forms", test_listen_forms},
         {"unknown_key", test_unknown_key},
         {"wrong_type", test_wrong_type},
