@@ -463,11 +463,15 @@ typedef struct st_h2api_request_tracker_t {
     h2api_conn_t *h2_conn; /* the same for HTTP/2, NULL for HTTP/1.x */
     const h2api_conf_t *conf;
     int counts_for_drain;  /* not for an internal upstream's requests */
+    h2o_linklist_t deferred; /* in worker->deferred while its HTTP/2 handler waits (see defer_handler) */
+    h2api_request_t *r;      /* the handler's request, once routed */
 } h2api_request_tracker_t;
 
 static void on_request_dispose(void *_tracker)
 {
     h2api_request_tracker_t *t = _tracker;
+    if (h2o_linklist_is_linked(&t->deferred))
+        h2o_linklist_unlink(&t->deferred); /* reset before its handler ran */
     if (t->counts_for_drain)
         --t->worker->num_requests_in_flight;
     if (t->conn != NULL) {
@@ -561,26 +565,13 @@ static void run_handler(h2api_request_t *r)
  * cancel upstream calls the handler had already started. Deferred, the request is disposed of
  * by the reset first (its pool's dispose callback takes it off the queue) and no upstream call
  * is ever started for it. The timer fires at the start of the next loop iteration, before it
- * polls again, so the delay is the rest of this iteration's I/O callbacks.
+ * polls again, so the delay is the rest of this iteration's I/O callbacks. The request's tracker
+ * (whose dispose callback runs when libh2o disposes of the request) holds its place in the queue.
  */
-typedef struct st_h2api_deferred_t {
-    h2o_linklist_t link; /* in worker->deferred */
-    h2api_request_t *r;
-} h2api_deferred_t;
-
-static void on_deferred_dispose(void *_d)
+static void defer_handler(h2api_request_tracker_t *t)
 {
-    h2api_deferred_t *d = _d;
-    if (h2o_linklist_is_linked(&d->link))
-        h2o_linklist_unlink(&d->link);
-}
-
-static void defer_handler(h2api_request_t *r)
-{
-    h2api_worker_t *worker = r->worker;
-    h2api_deferred_t *d = h2o_mem_alloc_shared(&r->req->pool, sizeof(*d), on_deferred_dispose);
-    *d = (h2api_deferred_t){.r = r};
-    h2o_linklist_insert(&worker->deferred, &d->link);
+    h2api_worker_t *worker = t->worker;
+    h2o_linklist_insert(&worker->deferred, &t->deferred);
     if (!uv_is_active((uv_handle_t *)&worker->deferred_timer))
         uv_timer_start(&worker->deferred_timer, on_deferred_timer, 0, 0);
 }
@@ -589,9 +580,9 @@ static void on_deferred_timer(uv_timer_t *timer)
 {
     h2api_worker_t *worker = timer->data;
     while (!h2o_linklist_is_empty(&worker->deferred)) {
-        h2api_deferred_t *d = H2O_STRUCT_FROM_MEMBER(h2api_deferred_t, link, worker->deferred.next);
-        h2o_linklist_unlink(&d->link);
-        run_handler(d->r);
+        h2api_request_tracker_t *t = H2O_STRUCT_FROM_MEMBER(h2api_request_tracker_t, deferred, worker->deferred.next);
+        h2o_linklist_unlink(&t->deferred);
+        run_handler(t->r);
     }
 }
 
@@ -657,8 +648,9 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
                            .request_id = request_id,
                            ._conn = tracker->conn};
 
+    tracker->r = r;
     if (req->version >= 0x200)
-        defer_handler(r);
+        defer_handler(tracker);
     else
         run_handler(r);
     return 0;
