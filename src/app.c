@@ -537,12 +537,20 @@ static void send_match_error(h2o_req_t *req, const h2api_match_t *match)
     }
 }
 
-static size_t header_bytes(h2o_req_t *req)
+/* 1 if the request's head is within limits.max_header_bytes (request line and every field),
+ * max_header_field_bytes (each field) and max_header_count, else 0 (431, RFC 6585 §5) */
+static int headers_within_limits(h2o_req_t *req, const h2api_conf_t *conf)
 {
+    if (req->headers.size > conf->limits.max_header_count)
+        return 0;
     size_t total = req->input.path.len + req->input.method.len;
-    for (size_t i = 0; i != req->headers.size; ++i)
-        total += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
-    return total;
+    for (size_t i = 0; i != req->headers.size; ++i) {
+        size_t field = req->headers.entries[i].name->len + req->headers.entries[i].value.len;
+        if (field > conf->limits.max_header_field_bytes)
+            return 0;
+        total += field + 4;
+    }
+    return total <= conf->limits.max_header_bytes;
 }
 
 static void run_handler(h2api_request_t *r)
@@ -615,7 +623,7 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
         send_json_req(req, 414, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"URI Too Long\"}")));
         return 0;
     }
-    if (header_bytes(req) > app->conf->limits.max_header_bytes) {
+    if (!headers_within_limits(req, app->conf)) {
         send_json_req(req, 431, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Request Header Fields Too Large\"}")));
         return 0;
     }

@@ -762,6 +762,8 @@ static void set_defaults(h2api_conf_t *conf)
     conf->limits.max_connections_per_worker = 4096;
     conf->limits.http2_max_concurrent_streams = 100;
     conf->limits.max_url_bytes = 4096;
+    conf->limits.max_header_field_bytes = 8192;
+    conf->limits.max_header_count = 100;
     conf->limits.http2_max_streams_per_second = 100000;
     conf->limits.http2_max_cancelled_streams = 1000;
     conf->limits.http2_max_control_frames = 1000;
@@ -889,6 +891,8 @@ enum {
     LIMITS_HTTP2_MAX_CANCELLED_STREAMS,
     LIMITS_HTTP2_MAX_CONTROL_FRAMES,
     LIMITS_HTTP2_MAX_CONTINUATION_FRAMES,
+    LIMITS_MAX_HEADER_FIELD_BYTES,
+    LIMITS_MAX_HEADER_COUNT,
     LIMITS_NUM
 };
 static const char *const limits_keys[LIMITS_NUM] = {
@@ -903,6 +907,8 @@ static const char *const limits_keys[LIMITS_NUM] = {
     [LIMITS_HTTP2_MAX_CANCELLED_STREAMS] = "http2_max_cancelled_streams",
     [LIMITS_HTTP2_MAX_CONTROL_FRAMES] = "http2_max_control_frames",
     [LIMITS_HTTP2_MAX_CONTINUATION_FRAMES] = "http2_max_continuation_frames",
+    [LIMITS_MAX_HEADER_FIELD_BYTES] = "max_header_field_bytes",
+    [LIMITS_MAX_HEADER_COUNT] = "max_header_count",
 };
 
 static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line)
@@ -931,6 +937,10 @@ static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line
         return read_count(r, 1, MAX_HTTP2_STREAMS, &conf->limits.http2_max_control_frames);
     case LIMITS_HTTP2_MAX_CONTINUATION_FRAMES:
         return read_count(r, 0, MAX_HTTP2_STREAMS, &conf->limits.http2_max_continuation_frames);
+    case LIMITS_MAX_HEADER_FIELD_BYTES:
+        return read_bytes(r, 1, H2API_CONF_MAX_HEADER_BYTES_LIMIT, &conf->limits.max_header_field_bytes);
+    case LIMITS_MAX_HEADER_COUNT:
+        return read_count(r, 1, H2API_CONF_MAX_HEADER_COUNT_LIMIT, &conf->limits.max_header_count);
     }
     return 0;
 }

@@ -17,6 +17,8 @@
 #define H2API_CONF_MAX_RETRY_STATUSES 16
 /* libh2o 2.2.5 reads an HTTP/1.1 request head into a fixed H2O_MAX_REQLEN (8192) buffer */
 #define H2API_CONF_MAX_HEADER_BYTES_LIMIT 8192
+/* libh2o 2.2.5 parses at most H2O_MAX_HEADERS (100) header fields of an HTTP/1.1 request */
+#define H2API_CONF_MAX_HEADER_COUNT_LIMIT 100
 
 typedef enum en_h2api_http2_mode_t {
     H2API_HTTP2_OFF = 0, /* HTTP/1.1 only */
@@ -108,6 +110,9 @@ typedef struct st_h2api_conf_t {
         size_t max_connections_per_worker;   /* default 4096 */
         size_t http2_max_concurrent_streams; /* default 100 */
         size_t max_url_bytes;                /* request target (path and query); 414 beyond; default 4096 */
+        size_t max_header_field_bytes;       /* one header field, name and value; 431 beyond; default 8192 */
+        size_t max_header_count;             /* header fields in a request; 431 beyond; default 100, at most
+                                                H2API_CONF_MAX_HEADER_COUNT_LIMIT */
         size_t http2_max_streams_per_second; /* per HTTP/2 connection; beyond, it is closed; default 100000 */
         size_t http2_max_cancelled_streams;  /* per HTTP/2 connection and 10 s, reset before their answer
                                                 (CVE-2023-44487 Rapid Reset); beyond, it is closed; default 1000 */

@@ -12,7 +12,8 @@ PORT=$(free_port)
 cat >"$T/h.yaml" <<EOF
 listen: [127.0.0.1:$PORT]
 workers: 2
-limits: {max_body_bytes: 1024, max_header_bytes: 2048, max_url_bytes: 512, request_header_timeout_ms: 1000}
+limits: {max_body_bytes: 1024, max_header_bytes: 2048, max_url_bytes: 512, request_header_timeout_ms: 1000,
+  max_header_field_bytes: 1024, max_header_count: 20}
 log: {level: info, access_log: true}
 EOF
 start_server "$T/h.yaml" "$PORT" || bail "server becomes ready" "/readyz 200" "no"
@@ -93,6 +94,16 @@ http "$B/v1/posts/$long"
 check_detail "a 600-byte request target (max_url_bytes 512)" 414
 http -H "X-Big: $(printf 'b%.0s' $(seq 1 3000))" "$B/healthz"
 check_detail "a 3000-byte header (max_header_bytes 2048)" 431
+many=()
+for i in $(seq 1 25); do many+=(-H "X-H$i: v"); done
+for proto in --http1.1 --http2-prior-knowledge; do
+    http "$proto" -H "X-One: $(printf 'c%.0s' $(seq 1 1500))" "$B/healthz"
+    check_detail "$proto: one 1500-byte header, the head under 2048 (max_header_field_bytes 1024)" 431
+    http "$proto" "${many[@]}" "$B/healthz"
+    check_detail "$proto: 25 small headers (max_header_count 20)" 431
+    http "$proto" "${many[@]:0:30}" -H "X-One: $(printf 'c%.0s' $(seq 1 900))" "$B/healthz"
+    check_code "$proto: 15 headers and one of 900 bytes: within every limit" 200
+done
 probe "limits"
 
 # ---- a request head that never ends is cut off (request_header_timeout_ms 1000) ----

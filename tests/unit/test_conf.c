@@ -91,6 +91,8 @@ static void assert_shipped_values(const h2api_conf_t *conf)
     ck_assert_uint_eq(conf->limits.http2_max_cancelled_streams, 1000);
     ck_assert_uint_eq(conf->limits.http2_max_control_frames, 1000);
     ck_assert_uint_eq(conf->limits.http2_max_continuation_frames, 8);
+    ck_assert_uint_eq(conf->limits.max_header_field_bytes, 8192);
+    ck_assert_uint_eq(conf->limits.max_header_count, 100);
     ck_assert_uint_eq(conf->shutdown_timeout_ms, 10000);
     ck_assert_int_eq(conf->log.level, H2API_LOG_INFO);
     ck_assert_int_eq(conf->log.access_log, 1);
@@ -508,7 +510,8 @@ START_TEST(test_unknown_key)
     assert_refused(LISTEN "limits:\n  max_body_bytes: 1m\n  max_body: 2m\n",
                    "FILE:4: limits.max_body: unknown key (known keys: max_body_bytes, max_header_bytes, request_header_timeout_ms, "
                    "idle_timeout_ms, max_connections_per_worker, http2_max_concurrent_streams, max_url_bytes, http2_max_streams_per_second, "
-                   "http2_max_cancelled_streams, http2_max_control_frames, http2_max_continuation_frames)");
+                   "http2_max_cancelled_streams, http2_max_control_frames, http2_max_continuation_frames, max_header_field_bytes, "
+                   "max_header_count)");
     assert_refused(LISTEN "log: {level: info, format: json}\n", "FILE:2: log.format: unknown key (known keys: level, access_log)");
     assert_refused(
         LISTEN "upstreams:\n  a:\n    base_url: http://a\n    timeout: 5\n",
@@ -884,6 +887,13 @@ START_TEST(test_http2_abuse_limits)
     h2api_conf_free(conf);
 
     /* a client always sends one SETTINGS frame: 0 control frames would refuse every client */
+    conf = load_text(LISTEN "limits: {max_header_field_bytes: 1k, max_header_count: 20}\n");
+    ck_assert_msg(conf != NULL, "%s", errbuf);
+    ck_assert_uint_eq(conf->limits.max_header_field_bytes, 1024);
+    ck_assert_uint_eq(conf->limits.max_header_count, 20);
+    h2api_conf_free(conf);
+    assert_refused(LISTEN "limits: {max_header_count: 101}\n", "FILE:2: limits.max_header_count: must be from 1 to 100, got 101");
+
     assert_refused(LISTEN "limits: {http2_max_control_frames: 0}\n", "FILE:2: limits.http2_max_control_frames: must be from 1 to 2147483647, got 0");
     assert_refused(LISTEN "limits: {http2_max_continuation_frames: -1}\n", "FILE:2: limits.http2_max_continuation_frames: must not be negative, got -1");
     assert_refused(LISTEN "limits: {http2_max_continuation_frames: 2147483648}\n", "FILE:2: limits.http2_max_continuation_frames: must be from 0 to 2147483647, got 2147483648");
