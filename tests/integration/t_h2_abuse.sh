@@ -108,6 +108,17 @@ flood_check "SETTINGS flood over TLS" settings-flood 1 "$TLSPORT" 1000
 # (a CONTINUATION flood is answered only by the ACKs of the client's own two SETTINGS)
 flood_check "empty CONTINUATION flood" continuation-flood 0 "$PORT" 2
 flood_check "CONTINUATION flood of 16 KiB frames" continuation-big 0 "$PORT" 2
+# empty DATA frames (CVE-2019-9518) are not bounded by h2api: libh2o parses them without
+# answering, so they cost what the connection can carry; the server must stay responsive
+(for ((i = 0; i < 3; i++)); do /usr/bin/python3 "$ABUSE" "$PORT" empty-data-flood 2000000 5 /v1/posts; done) >"$T/ed.json" 2>"$T/ed.err" &
+ED=$!
+track_pid "$ED"
+read -r worst fails <<<"$(probes 5)"
+wait_exit "$ED" 30 || true
+echo "# empty DATA flood: $(sort "$T/ed.json" | uniq -c | tr '\n' ' ')"
+check_eq "empty DATA flood: 3 connections sent 2000000 frames each" 3 "$(grep -c '"sent": 2000000' "$T/ed.json")"
+check_eq "empty DATA flood: every probe answered 200" 0 "$fails"
+check_lt "empty DATA flood: the slowest probe took under 1 s (ms)" 1000 "$worst"
 check_contains "control-frame floods: the server logged why" "limits.http2_max_control_frames" "$(cat "$SERVER_ERR")"
 check_contains "CONTINUATION floods: the server logged why" "limits.http2_max_continuation_frames" "$(cat "$SERVER_ERR")"
 # connections made after the floods start from zero (libh2o reuses a closed connection's memory)

