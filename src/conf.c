@@ -759,6 +759,7 @@ static void set_defaults(h2api_conf_t *conf)
     conf->limits.max_header_bytes = 8192;
     conf->limits.request_header_timeout_ms = 10000;
     conf->limits.idle_timeout_ms = 10000;
+    conf->limits.send_timeout_ms = 60000;
     conf->limits.max_connections_per_worker = 4096;
     conf->limits.http2_max_concurrent_streams = 100;
     conf->limits.max_url_bytes = 4096;
@@ -893,6 +894,7 @@ enum {
     LIMITS_HTTP2_MAX_CONTINUATION_FRAMES,
     LIMITS_MAX_HEADER_FIELD_BYTES,
     LIMITS_MAX_HEADER_COUNT,
+    LIMITS_SEND_TIMEOUT_MS,
     LIMITS_NUM
 };
 static const char *const limits_keys[LIMITS_NUM] = {
@@ -909,6 +911,7 @@ static const char *const limits_keys[LIMITS_NUM] = {
     [LIMITS_HTTP2_MAX_CONTINUATION_FRAMES] = "http2_max_continuation_frames",
     [LIMITS_MAX_HEADER_FIELD_BYTES] = "max_header_field_bytes",
     [LIMITS_MAX_HEADER_COUNT] = "max_header_count",
+    [LIMITS_SEND_TIMEOUT_MS] = "send_timeout_ms",
 };
 
 static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line)
@@ -941,6 +944,8 @@ static int on_limits_entry(conf_reader_t *r, void *ctx, size_t key, int key_line
         return read_bytes(r, 1, H2API_CONF_MAX_HEADER_BYTES_LIMIT, &conf->limits.max_header_field_bytes);
     case LIMITS_MAX_HEADER_COUNT:
         return read_count(r, 1, H2API_CONF_MAX_HEADER_COUNT_LIMIT, &conf->limits.max_header_count);
+    case LIMITS_SEND_TIMEOUT_MS:
+        return read_ms(r, 1, &conf->limits.send_timeout_ms);
     }
     return 0;
 }

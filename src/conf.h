@@ -107,6 +107,8 @@ typedef struct st_h2api_conf_t {
         size_t max_header_bytes;             /* 431 beyond; default 8192, at most H2API_CONF_MAX_HEADER_BYTES_LIMIT */
         uint64_t request_header_timeout_ms;  /* HTTP/1.1 request head (and keep-alive idle) timeout; default 10000 */
         uint64_t idle_timeout_ms;            /* HTTP/2 idle connection timeout; default 10000 */
+        uint64_t send_timeout_ms;            /* a client that acknowledges none of a pending answer for
+                                                this long is disconnected; default 60000 (nginx) */
         size_t max_connections_per_worker;   /* default 4096 */
         size_t http2_max_concurrent_streams; /* default 100 */
         size_t max_url_bytes;                /* request target (path and query); 414 beyond; default 4096 */

@@ -30,11 +30,13 @@
 #include <h2o.h>
 #include <h2o/http2.h>
 #include "server.h"
+#include "tcp_info.h"
 #include "worker.h"
 
 #define H2API_MAX_LISTENERS (H2API_CONF_MAX_LISTENS + 1)
 #define H2API_DRAIN_POLL_MS 20
 #define H2API_DRAIN_IDLE_GRACE_MS 1000
+#define H2API_SEND_SWEEP_MS 1000
 
 typedef struct st_h2api_listener_conf_t {
     h2api_conf_listen_t listen;
@@ -58,6 +60,7 @@ typedef struct st_h2api_worker_state_t {
     h2api_listener_t listeners[H2API_MAX_LISTENERS];
     uv_async_t wake;
     uv_timer_t drain_timer;
+    uv_timer_t send_sweep_timer;
     uint64_t drain_deadline;
     int startup_ret;
     char startup_err[256];
@@ -281,6 +284,50 @@ void h2api__conn_close_for_abuse(h2api_conn_t *conn, const char *why, int shut_s
     h2api_log(H2API_LOG_WARN, "closing an HTTP/2 connection: %s", why);
 }
 
+/*
+ * Clients that stop reading their answers (limits.send_timeout_ms, as nginx's send_timeout).
+ * libh2o 2.2.5 has no write timeout: a client that leaves an answer unread would hold its
+ * connection, and the request and its upstream work with it, for ever. Every H2API_SEND_SWEEP_MS
+ * each connection with a request in flight is looked at in the kernel: the bytes in its send
+ * queue (SIOCOUTQ: sent and not yet acknowledged, or not yet sent) and the bytes the client has
+ * acknowledged so far (TCP_INFO tcpi_bytes_acked, Linux 4.1+). A connection whose queue stayed
+ * non-empty while its acknowledged count did not move for send_timeout_ms is shut down
+ * (shutdown(2)): libh2o's pending write fails, it closes the connection and disposes of its
+ * requests, which cancels their upstream calls. A slow client that acknowledges anything in
+ * that time keeps its connection.
+ */
+static void check_send_progress(h2api_conn_t *conn, uint64_t now_ms, uint64_t timeout_ms)
+{
+    int fd, queued;
+    uint64_t acked;
+    if (conn->num_active == 0 || conn->closing || conn->evicted || uv_fileno((uv_handle_t *)&conn->handle, &fd) != 0 ||
+        h2api__tcp_send_progress(fd, &acked, &queued) != 0) {
+        conn->send_stalled_since_ms = 0;
+        return;
+    }
+    if (queued == 0 || acked != conn->bytes_acked) {
+        conn->bytes_acked = acked;
+        conn->send_stalled_since_ms = 0;
+        return;
+    }
+    if (conn->send_stalled_since_ms == 0) {
+        conn->send_stalled_since_ms = now_ms;
+    } else if (now_ms - conn->send_stalled_since_ms >= timeout_ms) {
+        h2api_log(H2API_LOG_INFO, "closing a connection whose client read nothing for %llu ms (limits.send_timeout_ms; %d bytes unsent)",
+                  (unsigned long long)(now_ms - conn->send_stalled_since_ms), queued);
+        conn->closing = 1;
+        shutdown(fd, SHUT_RDWR);
+    }
+}
+
+static void on_send_sweep(uv_timer_t *timer)
+{
+    h2api_worker_t *w = timer->data;
+    uint64_t now_ms = uv_now(&w->loop), timeout_ms = w->server->conf->limits.send_timeout_ms;
+    for (h2o_linklist_t *node = w->conns.next; node != &w->conns; node = node->next)
+        check_send_progress(H2O_STRUCT_FROM_MEMBER(h2api_conn_t, link, node), now_ms, timeout_ms);
+}
+
 static int make_room(h2api_worker_t *worker)
 {
     for (h2o_linklist_t *node = worker->conns.next; node != &worker->conns; node = node->next)
@@ -397,6 +444,10 @@ static void *worker_main(void *_ws)
     uv_async_init(&w->loop, &ws->wake, on_wake);
     ws->wake.data = ws;
     h2api__worker_init_dispatch(w);
+    uv_timer_init(&w->loop, &ws->send_sweep_timer);
+    ws->send_sweep_timer.data = w;
+    uv_timer_start(&ws->send_sweep_timer, on_send_sweep, H2API_SEND_SWEEP_MS, H2API_SEND_SWEEP_MS);
+    uv_unref((uv_handle_t *)&ws->send_sweep_timer);
 
     ws->startup_ret = h2api_app_worker_startup(w->app, w, ws->startup_err, sizeof(ws->startup_err));
     if (ws->startup_ret == 0) {

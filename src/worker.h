@@ -64,6 +64,8 @@ typedef struct st_h2api_conn_t {
     int evicted;               /* shut down, idle, to make room for a new client or for the drain (server.c) */
     int is_h2;                 /* has carried an HTTP/2 request */
     int is_internal_upstream;  /* accepted by the embedded demo upstream's listener */
+    uint64_t bytes_acked;           /* by the client, at the last send-progress check (server.c) */
+    uint64_t send_stalled_since_ms; /* loop time its send queue was first seen stuck; 0: it is not */
     char peer[64];             /* the client's numeric address, formatted on first use (app.c) */
     size_t peer_len;
 } h2api_conn_t;

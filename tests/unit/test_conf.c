@@ -93,6 +93,7 @@ static void assert_shipped_values(const h2api_conf_t *conf)
     ck_assert_uint_eq(conf->limits.http2_max_continuation_frames, 8);
     ck_assert_uint_eq(conf->limits.max_header_field_bytes, 8192);
     ck_assert_uint_eq(conf->limits.max_header_count, 100);
+    ck_assert_uint_eq(conf->limits.send_timeout_ms, 60000);
     ck_assert_uint_eq(conf->shutdown_timeout_ms, 10000);
     ck_assert_int_eq(conf->log.level, H2API_LOG_INFO);
     ck_assert_int_eq(conf->log.access_log, 1);
@@ -511,7 +512,7 @@ START_TEST(test_unknown_key)
                    "FILE:4: limits.max_body: unknown key (known keys: max_body_bytes, max_header_bytes, request_header_timeout_ms, "
                    "idle_timeout_ms, max_connections_per_worker, http2_max_concurrent_streams, max_url_bytes, http2_max_streams_per_second, "
                    "http2_max_cancelled_streams, http2_max_control_frames, http2_max_continuation_frames, max_header_field_bytes, "
-                   "max_header_count)");
+                   "max_header_count, send_timeout_ms)");
     assert_refused(LISTEN "log: {level: info, format: json}\n", "FILE:2: log.format: unknown key (known keys: level, access_log)");
     assert_refused(
         LISTEN "upstreams:\n  a:\n    base_url: http://a\n    timeout: 5\n",
