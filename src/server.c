@@ -273,7 +273,7 @@ static int evict(h2api_conn_t *conn)
     return 1;
 }
 
-void h2api__conn_close_for_abuse(h2api_conn_t *conn, const char *why, int shut_socket)
+void h2api__conn_cut(h2api_conn_t *conn, const char *why, int shut_socket)
 {
     int fd;
     if (conn->closing)
@@ -281,7 +281,7 @@ void h2api__conn_close_for_abuse(h2api_conn_t *conn, const char *why, int shut_s
     conn->closing = 1;
     if (shut_socket && uv_fileno((uv_handle_t *)&conn->handle, &fd) == 0)
         shutdown(fd, SHUT_RDWR);
-    h2api_log(H2API_LOG_WARN, "closing an HTTP/2 connection: %s", why);
+    h2api_log(H2API_LOG_WARN, "closing a connection: %s", why);
 }
 
 /*
@@ -313,10 +313,7 @@ static void check_send_progress(h2api_conn_t *conn, uint64_t now_ms, uint64_t ti
     if (conn->send_stalled_since_ms == 0) {
         conn->send_stalled_since_ms = now_ms;
     } else if (now_ms - conn->send_stalled_since_ms >= timeout_ms) {
-        h2api_log(H2API_LOG_INFO, "closing a connection whose client read nothing for %llu ms (limits.send_timeout_ms; %d bytes unsent)",
-                  (unsigned long long)(now_ms - conn->send_stalled_since_ms), queued);
-        conn->closing = 1;
-        shutdown(fd, SHUT_RDWR);
+        h2api__conn_cut(conn, "its client acknowledged none of the pending answer for limits.send_timeout_ms", 1);
     }
 }
 

@@ -34,7 +34,7 @@ struct st_h2api_worker_t {
     /* HTTP/1.1 requests waiting on upstream work, checked for a client that went away */
     h2o_linklist_t watched;
     uv_timer_t watch_timer;
-    /* HTTP/2 requests whose handler runs on the next loop turn (app.c, see dispatch_h2) */
+    /* HTTP/2 requests whose handler runs on the next loop turn (app.c, see defer_handler) */
     h2o_linklist_t deferred;
     uv_timer_t deferred_timer;
     size_t num_resources;
@@ -60,7 +60,7 @@ typedef struct st_h2api_conn_t {
     size_t control_in_window;
     size_t continuations;             /* CONTINUATION frames since the last HEADERS */
     h2o_socket_cb read_cb;            /* libh2o's reader of this connection, behind the guard's */
-    int closing;               /* shut down for abuse: its requests get no upstream work */
+    int closing;               /* cut short (h2api__conn_cut): its requests get no upstream work */
     int evicted;               /* shut down, idle, to make room for a new client or for the drain (server.c) */
     int is_h2;                 /* has carried an HTTP/2 request */
     int is_internal_upstream;  /* accepted by the embedded demo upstream's listener */
@@ -71,13 +71,14 @@ typedef struct st_h2api_conn_t {
 } h2api_conn_t;
 
 /**
- * Marks `conn` as closing for abuse and logs `why` (a static string) once; `conn->closing` makes
- * the requests still dispatched on it start no upstream work. With `shut_socket`, also shuts the
- * socket down (shutdown(2), both directions): libh2o reads the end of stream, or fails its next
- * write, and closes the connection through its own path (for callers that cannot make libh2o
- * close it). Does nothing if it is already closing. (server.c)
+ * Cuts `conn` short (abuse, or a client that stopped reading) and logs `why` (a static string)
+ * once, as a warning; `conn->closing` makes the requests still dispatched on it start no upstream
+ * work. With `shut_socket`, also shuts the socket down (shutdown(2), both directions): libh2o
+ * reads the end of stream, or fails its pending write, and closes the connection through its own
+ * path (for callers that cannot make libh2o close it). Does nothing if it is already closing.
+ * (server.c)
  */
-void h2api__conn_close_for_abuse(h2api_conn_t *conn, const char *why, int shut_socket);
+void h2api__conn_cut(h2api_conn_t *conn, const char *why, int shut_socket);
 
 /**
  * Sets up the dispatcher's per-worker state (app.c): the watcher of HTTP/1.1 clients and the
