@@ -353,6 +353,15 @@ require_bin() {
     fi
 }
 
+# require_python_h2: the HTTP/2 test clients need python3-h2 (Debian): skip the script without it,
+# or fail when the project's peers are required (H2API_REQUIRE_PEERS=1, as ./scripts/dev test).
+require_python_h2() {
+    if ! /usr/bin/python3 -c 'import h2' 2>/dev/null; then
+        [ "${H2API_REQUIRE_PEERS:-0}" = 1 ] && bail "python3-h2" "installed" "missing"
+        skip_all "python3-h2 missing"
+    fi
+}
+
 # shared_data_json: prints the path of the jsonplaceholder data.json, or nothing.
 shared_data_json() {
     local c

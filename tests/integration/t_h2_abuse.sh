@@ -10,10 +10,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_bin
-if ! /usr/bin/python3 -c 'import h2' 2>/dev/null; then
-    [ "${H2API_REQUIRE_PEERS:-0}" = 1 ] && bail "python3-h2" "installed" "missing"
-    skip_all "python3-h2 missing"
-fi
+require_python_h2
 ABUSE=$(dirname "${BASH_SOURCE[0]}")/peers/h2_abuse.py
 
 PORT=$(free_port)

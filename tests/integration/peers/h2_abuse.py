@@ -47,33 +47,8 @@ sent, closed, goaway, t0 = 0, False, False, time.time()
 
 def pump():
     """sends what is queued, reads what came; returns False once the server closed"""
-    global closed, goaway
-    data = conn.data_to_send()
-    try:
-        while data:
-            n = sock.send(data)
-            data = data[n:]
-    except BlockingIOError:
-        time.sleep(0.001)
-        return pump_rest(data)
-    except (BrokenPipeError, ConnectionResetError):
-        closed = True
+    if not send_raw(conn.data_to_send()) and closed:
         return False
-    return read()
-
-
-def pump_rest(data):
-    global closed
-    deadline = time.time() + 1
-    while data and time.time() < deadline:
-        try:
-            n = sock.send(data)
-            data = data[n:]
-        except BlockingIOError:
-            time.sleep(0.001)
-        except (BrokenPipeError, ConnectionResetError):
-            closed = True
-            return False
     return read()
 
 
