@@ -68,7 +68,6 @@ static read_start_fn next_read_start;
 static http2_accept_fn next_http2_accept;
 
 static __thread h2api_conn_t *parsing; /* the server connection whose input libh2o is parsing on this thread */
-static unsigned long num_counted;      /* frames counted, process-wide */
 static unsigned long num_refused;      /* connections closed by this guard, process-wide */
 
 static void *next_symbol(const char *name)
@@ -143,7 +142,6 @@ ssize_t h2o_http2_decode_frame(h2o_http2_frame_t *frame, const uint8_t *src, siz
         conn->continuations = 0;
         break;
     case FRAME_CONTINUATION:
-        __atomic_add_fetch(&num_counted, 1, __ATOMIC_RELAXED);
         if (++conn->continuations > conf->limits.http2_max_continuation_frames)
             return refuse(conn, "more CONTINUATION frames in a header block than limits.http2_max_continuation_frames",
                           "too many CONTINUATION frames", err_desc);
@@ -152,7 +150,6 @@ ssize_t h2o_http2_decode_frame(h2o_http2_frame_t *frame, const uint8_t *src, siz
     case FRAME_PING:
         if ((frame->flags & FLAG_ACK) != 0)
             break; /* an ACK asks for nothing back */
-        __atomic_add_fetch(&num_counted, 1, __ATOMIC_RELAXED);
         uint64_t now_ms = h2o_now(conn->worker->ctx.loop);
         if (now_ms - conn->control_window_start_ms >= CONTROL_WINDOW_MS) {
             conn->control_window_start_ms = now_ms;
@@ -164,11 +161,6 @@ ssize_t h2o_http2_decode_frame(h2o_http2_frame_t *frame, const uint8_t *src, siz
         break;
     }
     return ret;
-}
-
-unsigned long h2api__http2_guard_counted(void)
-{
-    return __atomic_load_n(&num_counted, __ATOMIC_RELAXED);
 }
 
 unsigned long h2api__http2_guard_refused(void)

@@ -7,9 +7,6 @@
 #ifndef h2api__http2_guard_h
 #define h2api__http2_guard_h
 
-/** SETTINGS, PING and CONTINUATION frames counted so far, process-wide (0 if the guard is not interposed). */
-unsigned long h2api__http2_guard_counted(void);
-
 /** Connections the guard closed so far, process-wide. */
 unsigned long h2api__http2_guard_refused(void);
 

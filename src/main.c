@@ -113,10 +113,6 @@ int main(int argc, char **argv)
         h2api_server_add_app_listener(server, demo, &conf->demo_upstream.listen);
     }
     h2api_log(H2API_LOG_INFO, "h2api %s starting with %s", PACKAGE_VERSION, conf->path);
-    /* referencing the guards links them in: libh2o then parses HTTP/1.1 heads and acknowledges
-     * HTTP/2 SETTINGS and PING frames through them */
-    h2api_log(H2API_LOG_DEBUG, "HTTP/1.1 framing guard: %lu refused so far; HTTP/2 control-frame guard: %lu counted",
-              h2api__http1_guard_refused(), h2api__http2_guard_counted());
 
     int ret = h2api_app_startup(app, errbuf, sizeof(errbuf));
     if (ret != 0) {
@@ -126,6 +122,9 @@ int main(int argc, char **argv)
     ret = h2api_server_run(server, errbuf, sizeof(errbuf));
     if (ret != 0)
         h2api_log(H2API_LOG_ERROR, "%s", errbuf);
+    /* referencing the guards also links them in: libh2o parses HTTP/1.1 heads and HTTP/2 frames through them */
+    h2api_log(H2API_LOG_INFO, "guards: %lu HTTP/1.1 request heads refused, %lu HTTP/2 connections closed for frame floods",
+              h2api__http1_guard_refused(), h2api__http2_guard_refused());
     h2api_app_shutdown(app);
     /* Workers leave their loops with idle keep-alive connections open; the process exit closes them. */
     if (ret == 0) {

@@ -137,6 +137,11 @@ check_match "a 40 KiB header block over h2c: 431 JSON, not a closed connection" 
 if command -v h2load >/dev/null; then
     kill "$SERVER_PID" 2>/dev/null
     wait_exit "$SERVER_PID" 10 || true
+    # the 5 floods above, 20 connections each: every one closed by the frame guard
+    n=$(grep -oE '[0-9]+ HTTP/2 connections closed for frame floods' "$SERVER_ERR" | cut -d' ' -f1)
+    if [ "${n:-0}" -ge 100 ]; then ok "the frame guard closed the 100 flooding connections ($n, logged at exit)"; else
+        notok "the frame guard closed the 100 flooding connections (logged at exit)" ">= 100" "${n:-none}"
+    fi
     start_peer slow 0.3 || bail "upstream peer starts" "listening" "no"
     PORT=$(free_port)
     B=http://127.0.0.1:$PORT
