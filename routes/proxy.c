@@ -23,6 +23,8 @@ typedef struct st_proxy_t {
     h2api_call_t *call;
     h2o_buffer_t *chunk; /* the chunk h2o is sending (h2o_send needs it until proceed) */
     int finished;        /* the upstream call is over */
+    int sending;         /* a non-final h2o_send is out: no other h2o_send until h2o calls on_proceed */
+    int broken;          /* the upstream broke off while `sending`: the error goes out from on_proceed */
 } proxy_t;
 
 static h2o_iovec_t via_name = {H2O_STRLIT("via")};
@@ -61,10 +63,14 @@ static h2o_iovec_t find_header(const h2o_header_t *headers, size_t num, const h2
 static void on_proceed(h2o_generator_t *self, h2o_req_t *req)
 {
     proxy_t *p = (void *)self;
+    p->sending = 0;
     if (p->chunk != NULL)
         h2o_buffer_consume(&p->chunk, p->chunk->size);
-    if (!p->finished)
+    if (p->broken) {
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+    } else if (!p->finished) {
         h2api_call_proceed(p->call);
+    }
 }
 
 static void on_stop(h2o_generator_t *self, h2o_req_t *req)
@@ -115,13 +121,22 @@ static void on_upstream_body(void *data, h2api_call_t *call, const char *errstr,
     if (p->r->client_gone)
         return;
     if (errstr != NULL) {
-        /* the head is out: all that is left is to break the response off (h1: close; h2: RST_STREAM) */
+        /* The head is out: all that is left is to break the response off (h1: close; h2:
+         * RST_STREAM). The error can come while h2o still holds the last chunk (an upstream
+         * reset or a dead upstream connection is seen while we are paused); h2o allows one
+         * h2o_send at a time, so it then waits for on_proceed. */
         p->finished = 1;
-        h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+        if (p->sending) {
+            p->broken = 1;
+        } else {
+            h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+        }
         return;
     }
     if (is_final)
         p->finished = 1;
+    else
+        p->sending = 1;
     h2o_iovec_t out = h2o_iovec_init(NULL, 0);
     if (chunk.len != 0) {
         if (p->chunk == NULL)

@@ -73,7 +73,9 @@ typedef void (*h2api_call_done_cb)(void *data, const char *errstr, const h2api_c
  *   `errstr` set (the call failed before any response; nothing follows).
  * - on_body: after a successful on_head, one or more times: `chunk` (valid only during the
  *   callback), `is_final` 1 on the last one (possibly empty), or `errstr` set if the response
- *   broke off (nothing follows). After a non-final chunk nothing more is read from the upstream
+ *   broke off (nothing follows). An `errstr` can come while the consumer still holds a chunk,
+ *   before it calls h2api_call_proceed (an upstream stream reset, or its connection lost, is seen
+ *   even while this call is paused). After a non-final chunk nothing more is read from the upstream
  *   until the consumer calls h2api_call_proceed: a slow downstream never makes the pool buffer
  *   an unbounded body.
  */

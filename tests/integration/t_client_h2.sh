@@ -154,6 +154,30 @@ check_json_eq "upstream back: body" "$POST1"
 load "$B/v1/posts/1" 200
 check_eq "upstream back: 200 requests all succeed" "200 200" "$LOAD_DONE $LOAD_2XX"
 check_eq "upstream back: one upstream connection again" 1 "$(established "$NPORT")"
+
+# The upstream dies while a client that reads nothing is being streamed a body, so h2o still
+# holds the last chunk when the error comes: the answer is broken off once h2o is done with that
+# chunk (libh2o aborts the process on a second h2o_send while one is out), and the server goes on.
+if [ "$HAVE_PROXY" = 1 ]; then
+    head -c 24000000 /dev/urandom >"$DOC/huge"
+    for proto in http1.1 h2; do
+        "$PY" "$PEERS_DIR/slow_reader.py" "${B##*:}" /proxy/huge stall 3 "${proto/http1.1/}" >"$T/dies.$proto.json" 2>&1 &
+        READER_PID=$!
+        track_pid "$READER_PID"
+        sleep 1
+        stop_pid "$NGHTTPD_PID" KILL 2>/dev/null
+        wait_exit "$READER_PID" 15
+        echo "# upstream dies under a stalled $proto client: $(cat "$T/dies.$proto.json")"
+        if kill -0 "$SERVER_PID" 2>/dev/null; then ok "upstream dies under a stalled $proto client: the server is still running"; else
+            notok "upstream dies under a stalled $proto client: the server is still running" running "exited: $(grep -v '\[info\]' "$SERVER_ERR" | tail -2)"
+            break
+        fi
+        check_match "upstream dies under a stalled $proto client: the answer was broken off" '"complete": false' "$(cat "$T/dies.$proto.json")"
+        start_nghttpd "$NPORT" || bail "nghttpd restarts on the same port" "127.0.0.1:$NPORT" "no"
+    done
+    http "$B/v1/posts/1"
+    check_code "after the upstream died under stalled clients: GET /v1/posts/1" 200
+fi
 if kill -0 "$SERVER_PID" 2>/dev/null; then ok "h2c: server still running"; else notok "h2c: server still running" running exited; fi
 stop_pid "$SERVER_PID"
 
