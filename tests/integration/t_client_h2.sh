@@ -362,12 +362,29 @@ if [ -n "$ECHO_LOCATIONS" ] && [ "$HAVE_PROXY" = 1 ]; then
     # POST is not idempotent: only streams the server refused (never processed) may go again
     head -c 100000 /dev/zero | tr '\0' 'b' >"$T/post.body"
     from=$(($(wc -l <"$N/access.log") + 1))
+    # Streams above a GOAWAY's last id were not processed and go again on a new connection, so
+    # normally all 200 succeed. Now and then (about 1 run in 50 here) the upstream connection is
+    # reset during nginx's GOAWAY cycle while nginx is still writing answers ("SSL_write() failed
+    # (104)" in its log): the POSTs it held were processed but their answers are lost, and a POST
+    # is not sent again (RFC 9110 §9.2.2), so each gets 502 (or a reset stream once its head was
+    # out). What must always hold: every POST answered, none processed twice, the refused ones
+    # resent (without that, most of the 200 would fail).
     out=$(timeout 20 h2load -n 200 -c 10 -m 10 -d "$T/post.body" "$B/proxy/echo" 2>&1)
-    check_match "GOAWAY every 20 requests: 200 POSTs with 100 kB bodies all succeed" '200 succeeded, 0 failed, 0 errored' \
-        "$(grep '^requests:' <<<"$out")"
+    reqs=$(grep '^requests:' <<<"$out")
+    echo "# GOAWAY every 20 requests, 200 POSTs: $reqs"
+    posts_done=$(sed -n 's/^requests: .*started, \([0-9]*\) done.*/\1/p' <<<"$reqs")
+    posts_ok=$(sed -n 's/^requests: .*done, \([0-9]*\) succeeded.*/\1/p' <<<"$reqs")
+    check_eq "GOAWAY every 20 requests: 200 POSTs with 100 kB bodies: every one answered" 200 "${posts_done:-0}"
+    if [ "${posts_ok:-0}" -ge 150 ]; then ok "GOAWAY every 20 requests: POSTs refused by the GOAWAY went again ($posts_ok of 200 succeeded)"; else
+        notok "GOAWAY every 20 requests: POSTs refused by the GOAWAY went again" ">= 150 of 200 succeeded" "${posts_ok:-none}"
+    fi
     sleep 0.2
-    check_eq "GOAWAY every 20 requests: nginx processed each POST once" 200 \
-        "$(access_lines "$GAPORT" "$from" | grep -c '"POST /echo HTTP/2.0" 200$')"
+    processed=$(access_lines "$GAPORT" "$from" | grep -c '"POST /echo HTTP/2.0" 200$')
+    if [ "$processed" -ge "${posts_ok:-0}" ] && [ "$processed" -le 200 ]; then
+        ok "GOAWAY every 20 requests: nginx processed no POST twice ($processed processed, $posts_ok answered 200)"
+    else
+        notok "GOAWAY every 20 requests: nginx processed no POST twice" "between $posts_ok and 200" "$processed"
+    fi
 fi
 stop_pid "$SERVER_PID"
 
