@@ -135,14 +135,12 @@ ssize_t h2o_http2_decode_frame(h2o_http2_frame_t *frame, const uint8_t *src, siz
     h2api_conn_t *conn = parsing;
     if (ret <= 0 || conn == NULL)
         return ret;
-    const h2api_conf_t *conf = h2api_app_conf(conn->worker->app);
-
     switch (frame->type) {
     case FRAME_HEADERS:
         conn->continuations = 0;
         break;
     case FRAME_CONTINUATION:
-        if (++conn->continuations > conf->limits.http2_max_continuation_frames)
+        if (++conn->continuations > h2api_app_conf(conn->worker->app)->limits.http2_max_continuation_frames)
             return refuse(conn, "more CONTINUATION frames in a header block than limits.http2_max_continuation_frames",
                           "too many CONTINUATION frames", err_desc);
         break;
@@ -155,7 +153,7 @@ ssize_t h2o_http2_decode_frame(h2o_http2_frame_t *frame, const uint8_t *src, siz
             conn->control_window_start_ms = now_ms;
             conn->control_in_window = 0;
         }
-        if (++conn->control_in_window > conf->limits.http2_max_control_frames)
+        if (++conn->control_in_window > h2api_app_conf(conn->worker->app)->limits.http2_max_control_frames)
             return refuse(conn, "more SETTINGS and PING frames per 10 s than limits.http2_max_control_frames",
                           "too many SETTINGS and PING frames", err_desc);
         break;

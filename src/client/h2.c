@@ -986,23 +986,8 @@ const h2api__transport_t h2api__transport_h2 = {
 
 /* ---- setup ---- */
 
-static SSL_CTX *create_ssl_ctx(const h2api_conf_upstream_t *conf, char *errbuf, size_t errlen)
-{
-    static const unsigned char alpn[] = "\x02h2\x08http/1.1";
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); /* RFC 9113 §9.2 */
-    int ok = conf->tls.ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, conf->tls.ca_file, NULL)
-                                       : SSL_CTX_set_default_verify_paths(ctx);
-    if (!ok) {
-        snprintf(errbuf, errlen, "upstream %s: cannot load CA certificates%s%s", conf->name, conf->tls.ca_file ? " from " : "",
-                 conf->tls.ca_file ? conf->tls.ca_file : "");
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    SSL_CTX_set_verify(ctx, conf->tls.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
-    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
-    return ctx;
-}
+/* ALPN (RFC 7301): h2 first, http/1.1 for a server that does not speak h2 (`http2: auto` falls back) */
+static const char h2_alpn[] = "\x02h2\x08http/1.1";
 
 int h2api__h2_init(h2api_upstream_t *up, char *errbuf, size_t errlen)
 {
@@ -1011,7 +996,7 @@ int h2api__h2_init(h2api_upstream_t *up, char *errbuf, size_t errlen)
     *h2 = (h2_state_t){.up = up};
     h2o_linklist_init_anchor(&h2->conns);
     h2->pump_entry.cb = on_pump;
-    if (conf->is_tls && (h2->ssl_ctx = create_ssl_ctx(conf, errbuf, errlen)) == NULL) {
+    if (conf->is_tls && (h2->ssl_ctx = h2api__client_ssl_ctx_create(conf, h2_alpn, sizeof(h2_alpn) - 1, errbuf, errlen)) == NULL) {
         free(h2);
         return -EINVAL;
     }

@@ -163,6 +163,16 @@ void h2api__call_restart(h2api_call_t *call);
 /** The transport has capacity again (a connection or stream was freed): start waiting calls. */
 void h2api__upstream_pump(h2api_upstream_t *up);
 
+/**
+ * A client TLS context for upstream `conf` (upstream.c): TLS 1.2 or later, the peer certificate
+ * checked against `conf->tls.ca_file` (or the system's CAs) when `conf->tls.verify`, and the ALPN
+ * list `alpn` (wire format, RFC 7301 §3.1: length-prefixed names, `alpn_len` bytes; NULL for none).
+ * @return a new SSL_CTX the caller frees with SSL_CTX_free, or NULL with errbuf filled when the
+ * CA file cannot be loaded.
+ */
+SSL_CTX *h2api__client_ssl_ctx_create(const h2api_conf_upstream_t *conf, const char *alpn, size_t alpn_len, char *errbuf,
+                                      size_t errlen);
+
 /* ---- the transports ---- */
 extern const h2api__transport_t h2api__transport_h1;
 extern const h2api__transport_t h2api__transport_h2;

@@ -665,10 +665,11 @@ void h2api_call_cancel(h2api_call_t *call)
 
 /* ---- setup ---- */
 
-static SSL_CTX *create_ssl_ctx(const h2api_conf_upstream_t *conf, char *errbuf, size_t errlen)
+SSL_CTX *h2api__client_ssl_ctx_create(const h2api_conf_upstream_t *conf, const char *alpn, size_t alpn_len, char *errbuf,
+                                      size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); /* RFC 9113 §9.2 asks TLS 1.2 of HTTP/2 too */
     int ok = conf->tls.ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, conf->tls.ca_file, NULL)
                                        : SSL_CTX_set_default_verify_paths(ctx);
     if (!ok) {
@@ -678,6 +679,8 @@ static SSL_CTX *create_ssl_ctx(const h2api_conf_upstream_t *conf, char *errbuf, 
         return NULL;
     }
     SSL_CTX_set_verify(ctx, conf->tls.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    if (alpn != NULL)
+        SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)alpn, (unsigned)alpn_len);
     return ctx;
 }
 
@@ -715,7 +718,7 @@ static int upstream_init(h2api_upstream_t *up, h2api_client_t *client, const h2a
     /* everything above is what upstream_dispose undoes; what can fail comes after it */
     h2api__h1_init(up);
     up->transport = &h2api__transport_h1;
-    if (conf->is_tls && (up->ssl_ctx = create_ssl_ctx(conf, errbuf, errlen)) == NULL)
+    if (conf->is_tls && (up->ssl_ctx = h2api__client_ssl_ctx_create(conf, NULL, 0, errbuf, errlen)) == NULL)
         return -EINVAL;
     if (conf->http2 == H2API_HTTP2_ON || (conf->http2 == H2API_HTTP2_AUTO && conf->is_tls)) {
         int ret;
