@@ -442,7 +442,7 @@ static int account_h2_stream(h2api_conn_t *conn, const h2api_conf_t *conf, uint6
         conn->streams_in_window = 0;
     }
     if (++conn->streams_in_window > conf->limits.http2_max_streams_per_second)
-        h2api__conn_cut(conn, "more streams per second than limits.http2_max_streams_per_second", 1);
+        h2api__conn_cut(conn, "more streams per second than limits.http2_max_streams_per_second", H2API_CUT_SHUTDOWN);
     return conn->closing;
 }
 
@@ -453,7 +453,7 @@ static void account_h2_cancel(h2api_conn_t *conn, const h2api_conf_t *conf, uint
         conn->cancelled_in_window = 0;
     }
     if (++conn->cancelled_in_window > conf->limits.http2_max_cancelled_streams)
-        h2api__conn_cut(conn, "more streams reset before their answer than limits.http2_max_cancelled_streams (Rapid Reset)", 1);
+        h2api__conn_cut(conn, "more streams reset before their answer than limits.http2_max_cancelled_streams (Rapid Reset)", H2API_CUT_SHUTDOWN);
 }
 
 typedef struct st_h2api_request_tracker_t {

@@ -123,7 +123,7 @@ void h2o_http2_accept(h2o_accept_ctx_t *ctx, h2o_socket_t *sock, struct timeval 
 static ssize_t refuse(h2api_conn_t *conn, const char *why, const char *goaway_text, const char **err_desc)
 {
     __atomic_add_fetch(&num_refused, 1, __ATOMIC_RELAXED);
-    h2api__conn_cut(conn, why, 0);
+    h2api__conn_cut(conn, why, H2API_CUT_LEAVE_SOCKET);
     *err_desc = goaway_text;
     return H2O_HTTP2_ERROR_ENHANCE_YOUR_CALM;
 }

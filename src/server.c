@@ -273,14 +273,17 @@ static int evict(h2api_conn_t *conn)
     return 1;
 }
 
-void h2api__conn_cut(h2api_conn_t *conn, const char *why, int shut_socket)
+void h2api__conn_cut(h2api_conn_t *conn, const char *why, h2api_cut_t how)
 {
     int fd;
     if (conn->closing)
         return;
     conn->closing = 1;
-    if (shut_socket && uv_fileno((uv_handle_t *)&conn->handle, &fd) == 0)
+    if (how != H2API_CUT_LEAVE_SOCKET && uv_fileno((uv_handle_t *)&conn->handle, &fd) == 0) {
+        if (how == H2API_CUT_RESET)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1, .l_linger = 0}, sizeof(struct linger));
         shutdown(fd, SHUT_RDWR);
+    }
     h2api_log(H2API_LOG_WARN, "closing a connection: %s", why);
 }
 
@@ -293,8 +296,11 @@ void h2api__conn_cut(h2api_conn_t *conn, const char *why, int shut_socket)
  * acknowledged so far (TCP_INFO tcpi_bytes_acked, Linux 4.1+). A connection whose queue stayed
  * non-empty while its acknowledged count did not move for send_timeout_ms is shut down
  * (shutdown(2)): libh2o's pending write fails, it closes the connection and disposes of its
- * requests, which cancels their upstream calls. A slow client that acknowledges anything in
- * that time keeps its connection.
+ * requests, which cancels their upstream calls. The close is a reset (H2API_CUT_RESET): a plain
+ * close leaves the kernel the queued answer (up to tcp_wmem's 4 MB on loopback) to deliver as
+ * an orphaned socket, and a client that starts reading again then receives megabytes, for
+ * seconds, of an answer that has already been abandoned. A slow client that acknowledges
+ * anything in that time keeps its connection.
  */
 static void check_send_progress(h2api_conn_t *conn, uint64_t now_ms, uint64_t timeout_ms)
 {
@@ -313,7 +319,7 @@ static void check_send_progress(h2api_conn_t *conn, uint64_t now_ms, uint64_t ti
     if (conn->send_stalled_since_ms == 0) {
         conn->send_stalled_since_ms = now_ms;
     } else if (now_ms - conn->send_stalled_since_ms >= timeout_ms) {
-        h2api__conn_cut(conn, "its client acknowledged none of the pending answer for limits.send_timeout_ms", 1);
+        h2api__conn_cut(conn, "its client acknowledged none of the pending answer for limits.send_timeout_ms", H2API_CUT_RESET);
     }
 }
 

@@ -70,15 +70,26 @@ typedef struct st_h2api_conn_t {
     size_t peer_len;
 } h2api_conn_t;
 
+/* How h2api__conn_cut ends a connection. */
+typedef enum en_h2api_cut_t {
+    /* leave the socket to libh2o, which is already closing the connection (a refused HTTP/2 frame) */
+    H2API_CUT_LEAVE_SOCKET,
+    /* shutdown(2) both directions: libh2o reads the end of stream, or fails its pending write,
+     * and closes the connection through its own path; data already queued still goes out */
+    H2API_CUT_SHUTDOWN,
+    /* the same, and the close sends a TCP reset (SO_LINGER with a zero timeout) that discards
+     * what the kernel still holds unsent, as nginx's reset_timedout_connection: for a client that
+     * stopped reading, whose queued megabytes would otherwise keep the connection alive */
+    H2API_CUT_RESET,
+} h2api_cut_t;
+
 /**
  * Cuts `conn` short (abuse, or a client that stopped reading) and logs `why` (a static string)
  * once, as a warning; `conn->closing` makes the requests still dispatched on it start no upstream
- * work. With `shut_socket`, also shuts the socket down (shutdown(2), both directions): libh2o
- * reads the end of stream, or fails its pending write, and closes the connection through its own
- * path (for callers that cannot make libh2o close it). Does nothing if it is already closing.
- * (server.c)
+ * work; `how` says what happens to the socket (h2api_cut_t). Does nothing if it is already
+ * closing. (server.c)
  */
-void h2api__conn_cut(h2api_conn_t *conn, const char *why, int shut_socket);
+void h2api__conn_cut(h2api_conn_t *conn, const char *why, h2api_cut_t how);
 
 /**
  * Sets up the dispatcher's per-worker state (app.c): the watcher of HTTP/1.1 clients and the

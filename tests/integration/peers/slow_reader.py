@@ -2,11 +2,13 @@
 """A client that stops reading its answer, for h2api's send timeout (127.0.0.1 only, bounded).
 
 usage: slow_reader.py PORT PATH MODE SECONDS [h2]
-  MODE stall: send the request, read nothing for SECONDS
+  MODE stall: send the request, read nothing until the server ends the connection (a reset or
+             an end of stream, seen in the kernel's TCP state without reading), at most SECONDS
   MODE trickle: read 4 KiB every 0.2 s for SECONDS (a slow client that does make progress)
 Then reads what is left for up to 3 s and prints one JSON line: the bytes received, whether the
-server closed the connection (EOF or reset) before the answer was complete, and whether it was
-complete (HTTP/1.1: Content-Length or the chunked terminator; h2: END_STREAM).
+server closed the connection (EOF or reset) before the answer was complete, whether it was
+complete (HTTP/1.1: Content-Length or the chunked terminator; h2: END_STREAM), and in stall mode
+the seconds from the request to the end of the connection ("ended_after_s", null if it did not).
 The socket's receive buffer is 4 KiB so that the server's send queue fills quickly.
 """
 import json
@@ -83,9 +85,24 @@ def read_for(limit_s, chunk, pause):
             time.sleep(pause)
 
 
+TCP_ESTABLISHED = 1
+
+
+def wait_for_end(limit_s):
+    """seconds until the socket leaves ESTABLISHED (reset or FIN from the server), or None"""
+    t0 = time.time()
+    while time.time() - t0 < limit_s:
+        if s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] != TCP_ESTABLISHED:
+            return round(time.time() - t0, 2)
+        time.sleep(0.05)
+    return None
+
+
+result = {}
 if mode == "trickle":
     read_for(seconds, 4096, 0.2)
 else:
-    time.sleep(seconds)
+    result["ended_after_s"] = wait_for_end(seconds)
 read_for(3, 65536, 0)
-print(json.dumps({"received": received, "closed_early": closed and not complete, "complete": complete}))
+result.update({"received": received, "closed_early": closed and not complete, "complete": complete})
+print(json.dumps(result))
