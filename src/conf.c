@@ -748,7 +748,9 @@ static void set_upstream_defaults(h2api_conf_upstream_t *up)
     up->retry.backoff_base_ms = 100;
     up->retry.backoff_cap_ms = 2000;
     up->circuit_breaker.failures = 5;
+    up->circuit_breaker.base_open_ms = 1000;
     up->circuit_breaker.open_ms = 10000;
+    up->circuit_breaker.half_open_calls = 3;
     up->tls.verify = 1;
 }
 
@@ -980,6 +982,7 @@ struct st_upstream_ctx_t {
     h2api_conf_upstream_t *up;
     int lines[MAX_KEYS];       /* of the upstream's own keys */
     int retry_lines[MAX_KEYS]; /* of retry's keys */
+    int breaker_lines[MAX_KEYS]; /* of circuit_breaker's keys */
 };
 
 static int on_header_pair(conf_reader_t *r, void *ctx, const char *key, int key_line)
@@ -1087,8 +1090,11 @@ static int on_retry_entry(conf_reader_t *r, void *ctx, size_t key, int key_line)
     return 0;
 }
 
-enum { BREAKER_FAILURES, BREAKER_OPEN_MS, BREAKER_NUM };
-static const char *const breaker_keys[BREAKER_NUM] = {[BREAKER_FAILURES] = "failures", [BREAKER_OPEN_MS] = "open_ms"};
+enum { BREAKER_FAILURES, BREAKER_BASE_OPEN_MS, BREAKER_OPEN_MS, BREAKER_HALF_OPEN_CALLS, BREAKER_NUM };
+static const char *const breaker_keys[BREAKER_NUM] = {[BREAKER_FAILURES] = "failures",
+                                                      [BREAKER_BASE_OPEN_MS] = "base_open_ms",
+                                                      [BREAKER_OPEN_MS] = "open_ms",
+                                                      [BREAKER_HALF_OPEN_CALLS] = "half_open_calls"};
 
 static int on_breaker_entry(conf_reader_t *r, void *ctx, size_t key, int key_line)
 {
@@ -1096,8 +1102,12 @@ static int on_breaker_entry(conf_reader_t *r, void *ctx, size_t key, int key_lin
     switch (key) {
     case BREAKER_FAILURES:
         return read_unsigned(r, 0, MAX_RATE, &up->circuit_breaker.failures);
+    case BREAKER_BASE_OPEN_MS:
+        return read_ms(r, 1, &up->circuit_breaker.base_open_ms);
     case BREAKER_OPEN_MS:
         return read_ms(r, 1, &up->circuit_breaker.open_ms);
+    case BREAKER_HALF_OPEN_CALLS:
+        return read_unsigned(r, 1, 1000, &up->circuit_breaker.half_open_calls);
     }
     return 0;
 }
@@ -1203,7 +1213,7 @@ static int on_upstream_entry(conf_reader_t *r, void *_ctx, size_t key, int key_l
     case UP_RETRY:
         return read_map(r, retry_keys, RETRY_NUM, ctx->retry_lines, on_retry_entry, up);
     case UP_CIRCUIT_BREAKER:
-        return read_map(r, breaker_keys, BREAKER_NUM, NULL, on_breaker_entry, up);
+        return read_map(r, breaker_keys, BREAKER_NUM, ctx->breaker_lines, on_breaker_entry, up);
     case UP_TLS:
         return read_map(r, upstream_tls_keys, UPSTREAM_TLS_NUM, NULL, on_upstream_tls_entry, up);
     }
@@ -1218,7 +1228,7 @@ static int on_upstream_entry(conf_reader_t *r, void *_ctx, size_t key, int key_l
 static int finish_upstream(conf_reader_t *r, struct st_upstream_ctx_t *ctx)
 {
     h2api_conf_upstream_t *up = ctx->up;
-    int *lines = ctx->lines, *retry_lines = ctx->retry_lines;
+    int *lines = ctx->lines, *retry_lines = ctx->retry_lines, *breaker_lines = ctx->breaker_lines;
 
     if (lines[UP_BASE_URL] == 0)
         return error_at(r, up->line, "base_url is required");
@@ -1246,6 +1256,16 @@ static int finish_upstream(conf_reader_t *r, struct st_upstream_ctx_t *ctx)
             return error_at(r, retry_lines[RETRY_BACKOFF_CAP_MS],
                             "retry.backoff_cap_ms (%llu) is below retry.backoff_base_ms (%llu)",
                             (unsigned long long)up->retry.backoff_cap_ms, (unsigned long long)up->retry.backoff_base_ms);
+    }
+    if (up->circuit_breaker.open_ms < up->circuit_breaker.base_open_ms) {
+        if (breaker_lines[BREAKER_OPEN_MS] == 0)
+            up->circuit_breaker.open_ms = up->circuit_breaker.base_open_ms;
+        else if (breaker_lines[BREAKER_BASE_OPEN_MS] == 0)
+            up->circuit_breaker.base_open_ms = up->circuit_breaker.open_ms;
+        else
+            return error_at(r, breaker_lines[BREAKER_OPEN_MS],
+                            "circuit_breaker.open_ms (%llu) is below circuit_breaker.base_open_ms (%llu)",
+                            (unsigned long long)up->circuit_breaker.open_ms, (unsigned long long)up->circuit_breaker.base_open_ms);
     }
     return 0;
 }

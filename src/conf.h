@@ -84,8 +84,10 @@ typedef struct st_h2api_conf_upstream_t {
         uint64_t backoff_cap_ms;  /* default 2000 */
     } retry;
     struct {
-        unsigned failures;    /* consecutive failures that open it; 0 = off; default 5 */
-        uint64_t open_ms;     /* how long it stays open; default 10000 */
+        unsigned failures;        /* consecutive failures that open it; 0 = off; default 5 */
+        uint64_t base_open_ms;    /* the first open time, doubled on each trip in a row; default 1000 */
+        uint64_t open_ms;         /* the longest open time (the doubling's cap); default 10000 */
+        unsigned half_open_calls; /* trial calls admitted at once when half-open; default 3 */
     } circuit_breaker;
     struct {
         int verify;    /* default 1 */

@@ -132,7 +132,9 @@ static void assert_shipped_values(const h2api_conf_t *conf)
     ck_assert_uint_eq(up->retry.backoff_base_ms, 100);
     ck_assert_uint_eq(up->retry.backoff_cap_ms, 2000);
     ck_assert_uint_eq(up->circuit_breaker.failures, 5);
+    ck_assert_uint_eq(up->circuit_breaker.base_open_ms, 1000);
     ck_assert_uint_eq(up->circuit_breaker.open_ms, 10000);
+    ck_assert_uint_eq(up->circuit_breaker.half_open_calls, 3);
     ck_assert_int_eq(up->tls.verify, 1);
     ck_assert_ptr_null(up->tls.ca_file);
     ck_assert_ptr_null(up->tls.sni);
@@ -288,6 +290,7 @@ START_TEST(test_full)
     ck_assert_uint_eq(up->retry.backoff_cap_ms, 0);
     ck_assert_uint_eq(up->circuit_breaker.failures, 0);
     ck_assert_uint_eq(up->circuit_breaker.open_ms, 500);
+    ck_assert_uint_eq(up->circuit_breaker.base_open_ms, 500); /* an unwritten base yields to open_ms */
     ck_assert_int_eq(up->tls.verify, 0);
     ck_assert_str_eq(up->tls.ca_file, "/etc/ssl/ca.pem");
     ck_assert_str_eq(up->tls.sni, "api.internal");
@@ -611,6 +614,10 @@ START_TEST(test_impossible)
                    "FILE:6: upstreams.a: retry.backoff_cap_ms (10) is below retry.backoff_base_ms (20)");
     assert_refused(LISTEN "upstreams:\n  a:\n    base_url: http://a\n    circuit_breaker: {open_ms: 0}\n",
                    "FILE:5: upstreams.a.circuit_breaker.open_ms: must be from 1 to 86400000, got 0");
+    assert_refused(LISTEN "upstreams:\n  a:\n    base_url: http://a\n    circuit_breaker:\n      base_open_ms: 2000\n      open_ms: 1000\n",
+                   "FILE:7: upstreams.a: circuit_breaker.open_ms (1000) is below circuit_breaker.base_open_ms (2000)");
+    assert_refused(LISTEN "upstreams:\n  a:\n    base_url: http://a\n    circuit_breaker: {half_open_calls: 0}\n",
+                   "FILE:5: upstreams.a.circuit_breaker.half_open_calls: must be from 1 to 1000, got 0");
     assert_refused(LISTEN "upstreams:\n  a:\n    base_url: http://a\n    max_response_bytes: 0\n",
                    "FILE:5: upstreams.a.max_response_bytes: must be from 1 to 1073741824 bytes, got 0");
     assert_refused(LISTEN "upstreams:\n  a:\n    base_url: ftp://a\n",
