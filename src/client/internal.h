@@ -29,7 +29,8 @@ typedef struct st_h2api__transport_t h2api__transport_t;
 typedef enum en_h2api__call_state_t {
     H2API__CALL_NEW = 0,    /* created, not yet queued or started */
     H2API__CALL_WAITING,    /* in the upstream's queue */
-    H2API__CALL_DELAYED,    /* waiting on a timer: backoff before a retry, or a rate-limit slot */
+    H2API__CALL_DELAYED,    /* waiting on a timer: backoff before a retry, a rate-limit slot, or an open breaker */
+    H2API__CALL_PARKED,     /* waiting for the half-open breaker's trial calls to settle */
     H2API__CALL_RUNNING,    /* an attempt is with the transport */
     H2API__CALL_COMPLETING, /* the result is known; the user's callback runs from the loop */
     H2API__CALL_DONE
@@ -39,27 +40,30 @@ struct st_h2api_call_t {
     h2api_upstream_t *up;
     h2o_mem_pool_t *pool;
     /* the user's side */
-    h2api_call_done_cb done_cb;         /* buffered mode */
-    const h2api_stream_cbs_t *stream;   /* streaming mode (done_cb == NULL) */
+    h2api_call_done_cb done_cb;       /* buffered mode */
+    const h2api_stream_cbs_t *stream; /* streaming mode (done_cb == NULL) */
     void *data;
     /* the request */
     h2o_iovec_t method;
-    h2o_iovec_t path; /* prefix + path, origin-form */
-    h2o_iovec_t head; /* HTTP/1.1 request head, built once (h1 transport) */
+    h2o_iovec_t path;            /* prefix + path, origin-form */
+    h2o_iovec_t head;            /* HTTP/1.1 request head, built once (h1 transport) */
     const h2api_call_req_t *req; /* a deep copy in pool: headers and body are read at each attempt */
     int is_head;
     int idempotent;
     /* state */
     h2api__call_state_t state;
-    unsigned attempt;       /* attempts started */
-    int admitted;           /* holds a max_concurrent_requests slot */
-    int is_trial;           /* the half-open circuit breaker's trial call */
-    int stale_retry_done;   /* a reused keep-alive connection failed once and the attempt went again */
-    int discard_response;   /* a retryable status: drain the answer, then retry */
-    int head_delivered;     /* streaming: on_head went to the user; no more retries */
-    int paused;             /* streaming: waiting for h2api_call_proceed */
+    unsigned attempt;                    /* attempts started */
+    int admitted;                        /* holds a max_concurrent_requests slot */
+    int is_trial;                        /* one of the half-open circuit breaker's trial calls */
+    int breaker_waited;                  /* it waited for the breaker (counted once in stats.breaker_waited) */
+    int waiting_for_breaker;             /* delayed or parked by the breaker: its deadline fails it as circuit open */
+    uint64_t deadline_at_ms;             /* loop time at which timeout_ms runs out */
+    int stale_retry_done;                /* a reused keep-alive connection failed once and the attempt went again */
+    int discard_response;                /* a retryable status: drain the answer, then retry */
+    int head_delivered;                  /* streaming: on_head went to the user; no more retries */
+    int paused;                          /* streaming: waiting for h2api_call_proceed */
     const h2api__transport_t *transport; /* of the running attempt */
-    void *transport_data;   /* the transport's per-attempt state (a connection, a stream) */
+    void *transport_data;                /* the transport's per-attempt state (a connection, a stream) */
     h2o_linklist_t waiting_link;
     h2o_timeout_entry_t deadline_entry;
     h2o_timeout_entry_t phase_entry; /* pool wait, connect, or first byte */
@@ -101,7 +105,7 @@ struct st_h2api_upstream_t {
     h2o_timeout_t first_byte_timeout;
     h2o_timeout_t pool_timeout;
     h2o_timeout_t io_timeout;
-    h2o_linklist_t waiting; /* calls waiting for a slot or a connection, oldest first */
+    h2o_linklist_t waiting;         /* calls waiting for a slot or a connection, oldest first */
     h2o_timeout_entry_t pump_entry; /* starts waiting calls from the loop */
     size_t num_waiting;
     size_t num_admitted; /* calls holding a max_concurrent_requests slot */
@@ -114,8 +118,10 @@ struct st_h2api_upstream_t {
     } bucket;
     struct {
         unsigned consecutive_failures;
-        uint64_t open_until_ms; /* 0 = closed */
-        int half_open_trial;    /* a trial call is running */
+        unsigned trips;         /* times it opened in a row (a success resets it); sets the open time */
+        uint64_t open_until_ms; /* 0 = closed; from then on, half-open */
+        unsigned trials;        /* trial calls running while half-open */
+        h2o_linklist_t parked;  /* calls waiting for the trials to settle (H2API__CALL_PARKED) */
     } breaker;
     h2api_upstream_stats_t stats;
     /* HTTP/1.1 transport (h1.c) */

@@ -3,10 +3,11 @@
  *
  * Lifetime of a call (all on one worker's loop):
  *
- *   h2api_upstream_call ─► breaker ─► rate limit (DELAYED) ─► [WAITING: a max_concurrent_requests
+ *   h2api_upstream_call ─► breaker (open: DELAYED until half-open, or PARKED while the trials
+ *   are out; see breaker_pass) ─► rate limit (DELAYED) ─► [WAITING: a max_concurrent_requests
  *   slot and a connection, at most pool_timeout_ms] ─► RUNNING (one attempt with the transport:
  *   connect ─ connect_timeout_ms ─► request ─ first_byte_timeout_ms ─► head ─► body)
- *   ─► COMPLETING ─► DONE, or DELAYED (backoff with full jitter) ─► RUNNING again ...
+ *   ─► COMPLETING ─► DONE, or DELAYED (backoff with full jitter) ─► breaker ─► RUNNING again ...
  *
  * The whole call is bounded by timeout_ms (the deadline entry). The transport decides whether
  * a connection (or an HTTP/2 stream) is free; the packaged socket pool ignores its capacity,
@@ -26,6 +27,7 @@
 #include <sys/random.h>
 #include <openssl/ssl.h>
 #include "app.h"
+#include "server.h"
 #include "client/internal.h"
 
 const char h2api_err_connect[] = "upstream connect error";
@@ -86,6 +88,15 @@ const char *h2api_client_error_detail(const char *errstr)
 
 static void start_attempt(h2api_call_t *call);
 static void enqueue_or_start(h2api_call_t *call);
+static int breaker_pass(h2api_call_t *call);
+static void breaker_record(h2api_call_t *call, int failed);
+static void breaker_leave_trial(h2api_call_t *call);
+
+/* Failures to make a connection: raised only before a connection carried the request. */
+static int is_connect_error(const char *errstr)
+{
+    return errstr == h2api_err_connect || errstr == h2api_err_connect_timeout;
+}
 
 /*
  * Waiting calls start from the loop, not from inside the event that freed the capacity: an
@@ -134,6 +145,24 @@ static int may_retry(h2api_call_t *call)
     return call->idempotent && !call->head_delivered && call->attempt < call->up->conf->retry.attempts;
 }
 
+static int breaker_may_wait(h2api_call_t *call, uint64_t now_ms);
+
+/*
+ * A connect error is retried within retry.attempts when the breaker is off. With the breaker on,
+ * the breaker decides when the upstream is down: until it opens, the call retries (within its
+ * deadline, with backoff; each failed connect counts toward opening it), and while it is open the
+ * call waits for it as long as breaker_may_wait allows.
+ */
+static int may_retry_connect(h2api_call_t *call)
+{
+    const h2api_upstream_t *up = call->up;
+    if (up->conf->retry.attempts <= 1)
+        return 0;
+    if (up->conf->circuit_breaker.failures == 0)
+        return call->attempt < up->conf->retry.attempts;
+    return up->breaker.open_until_ms == 0 || breaker_may_wait(call, h2o_now(up->loop));
+}
+
 /* Retry-After (RFC 9110 §10.2.3) in delay-seconds; the HTTP-date form is not honoured. */
 static uint64_t parse_retry_after_ms(const h2o_header_t *headers, size_t num_headers)
 {
@@ -146,33 +175,12 @@ static uint64_t parse_retry_after_ms(const h2o_header_t *headers, size_t num_hea
     return 0;
 }
 
-/* ---- the circuit breaker: consecutive failures open it for open_ms; then one trial call ---- */
+/* ---- the circuit breaker: see breaker_pass and breaker_record further down ---- */
 
-static int breaker_admit(h2api_upstream_t *up, int *is_trial)
-{
-    *is_trial = 0;
-    if (up->conf->circuit_breaker.failures == 0 || up->breaker.open_until_ms == 0)
-        return 1;
-    if (h2o_now(up->loop) < up->breaker.open_until_ms || up->breaker.half_open_trial)
-        return 0;
-    up->breaker.half_open_trial = 1;
-    *is_trial = 1;
-    return 1;
-}
-
-static void breaker_record(h2api_upstream_t *up, int failed)
-{
-    up->breaker.half_open_trial = 0;
-    if (up->conf->circuit_breaker.failures == 0)
-        return;
-    if (!failed) {
-        up->breaker.consecutive_failures = 0;
-        up->breaker.open_until_ms = 0;
-        return;
-    }
-    if (++up->breaker.consecutive_failures >= up->conf->circuit_breaker.failures || up->breaker.open_until_ms != 0)
-        up->breaker.open_until_ms = h2o_now(up->loop) + up->conf->circuit_breaker.open_ms;
-}
+/* Calls wait for an open breaker during this many trips in a row at most (about 3 s at the
+ * defaults: base_open_ms 1000, then 2000); after that the upstream counts as down and calls
+ * fail at once with 503, as a breaker is meant to. */
+#define H2API_BREAKER_MAX_WAIT_TRIPS 2
 
 /* ---- the rate limit: a token bucket per worker; returns the wait in ms, or -1 to refuse ---- */
 
@@ -217,7 +225,9 @@ static void on_delay(uv_timer_t *timer)
 {
     h2api_call_t *call = timer->data;
     stop_delay(call);
-    enqueue_or_start(call);
+    call->state = H2API__CALL_NEW;
+    if (breaker_pass(call))
+        enqueue_or_start(call);
 }
 
 static void delay_call(h2api_call_t *call, uint64_t delay_ms)
@@ -243,6 +253,9 @@ static int release(h2api_call_t *call)
         break;
     case H2API__CALL_DELAYED:
         stop_delay(call);
+        break;
+    case H2API__CALL_PARKED:
+        h2o_linklist_unlink(&call->waiting_link);
         break;
     case H2API__CALL_RUNNING:
         call->transport->cancel(call);
@@ -285,17 +298,23 @@ static void on_complete(h2o_timeout_entry_t *entry)
 static void finish(h2api_call_t *call, const char *errstr, int defer)
 {
     h2api_upstream_t *up = call->up;
+    /* what the call's end says of the upstream's health: an attempt that ended (COMPLETING) or
+     * was overtaken by the deadline while it ran; never a call that was still queued, delayed
+     * or parked, nor our own refusals (pool, rate limit, open circuit), nor connect errors
+     * (each failed connect was counted as it happened, in h2api__call_on_error) */
+    int observed = call->state == H2API__CALL_COMPLETING || call->state == H2API__CALL_RUNNING;
     int pump = release(call);
     call->state = H2API__CALL_COMPLETING;
     call->errstr = errstr;
 
     size_t ei = errstr != NULL ? error_index(errstr) : SIZE_MAX;
-    int failed = (ei != SIZE_MAX && error_table[ei].is_upstream_failure) ||
-                 (errstr == NULL && call->res.status >= 500 && status_is_retryable(up->conf, call->res.status));
-    /* our own refusals (pool, rate limit, open circuit) say nothing of the upstream's health,
-     * except that a trial call must settle the half-open state either way */
-    if (errstr == NULL || (ei != SIZE_MAX && error_table[ei].is_upstream_failure) || call->is_trial)
-        breaker_record(up, failed);
+    int upstream_failure = ei != SIZE_MAX && error_table[ei].is_upstream_failure;
+    if (observed && (errstr == NULL || (upstream_failure && !is_connect_error(errstr)))) {
+        breaker_record(call, upstream_failure ||
+                                 (errstr == NULL && call->res.status >= 500 && status_is_retryable(up->conf, call->res.status)));
+    } else {
+        breaker_leave_trial(call);
+    }
     if (errstr != NULL)
         ++up->stats.errors;
 
@@ -327,8 +346,7 @@ static void on_call_dispose(void *_call)
         h2o_timeout_unlink(&call->complete_entry);
     if (call->body != NULL)
         h2o_buffer_dispose(&call->body);
-    if (call->is_trial && call->state != H2API__CALL_COMPLETING)
-        call->up->breaker.half_open_trial = 0; /* cancelled: let another call try */
+    breaker_leave_trial(call); /* cancelled: it counts for nothing, and another call may try */
     call->state = H2API__CALL_DONE;
     if (pump)
         schedule_pump(call->up);
@@ -470,7 +488,17 @@ int h2api__call_on_body(h2api_call_t *call, const void *bytes, size_t len, int i
 void h2api__call_on_error(h2api_call_t *call, const char *errstr, int before_response)
 {
     call->transport_data = NULL;
-    if ((before_response || call->discard_response) && may_retry(call)) {
+    if (is_connect_error(errstr)) {
+        /* Every failed connect is a fact about the upstream, whatever the call does next. The
+         * request never left (the transports raise these only before a connection carried
+         * it), so it is retried whatever its method (may_retry_connect), so that a restarting
+         * upstream is ridden through. retry.attempts: 1 turns this off too. */
+        breaker_record(call, 1);
+        if (may_retry_connect(call)) {
+            retry_later(call);
+            return;
+        }
+    } else if ((before_response || call->discard_response) && may_retry(call)) {
         retry_later(call);
         return;
     }
@@ -535,13 +563,10 @@ static void on_pool_timeout(h2o_timeout_entry_t *entry)
     finish(call, h2api_err_pool_timeout, 1);
 }
 
-static void enqueue_or_start(h2api_call_t *call)
+/* Queues `call` for a slot and a connection, at most pool_timeout_ms. */
+static void wait_for_connection(h2api_call_t *call)
 {
     h2api_upstream_t *up = call->up;
-    if (h2o_linklist_is_empty(&up->waiting) && can_run(call)) {
-        start_attempt(call);
-        return;
-    }
     call->state = H2API__CALL_WAITING;
     h2o_linklist_insert(&up->waiting, &call->waiting_link);
     ++up->num_waiting;
@@ -551,6 +576,138 @@ static void enqueue_or_start(h2api_call_t *call)
     }
     call->phase_entry.cb = on_pool_timeout;
     h2o_timeout_link(up->loop, &up->pool_timeout, &call->phase_entry);
+}
+
+static void enqueue_or_start(h2api_call_t *call)
+{
+    if (h2o_linklist_is_empty(&call->up->waiting) && can_run(call)) {
+        start_attempt(call);
+    } else {
+        wait_for_connection(call);
+    }
+}
+
+/*
+ * The circuit breaker, per upstream per worker (config: circuit_breaker.*; README, "The outbound
+ * pool"). Three states:
+ *   closed     calls go through; failures in a row are counted (breaker_record), a success
+ *              resets the count.
+ *   open       after `failures` in a row, for base_open_ms on the first trip, doubled on each
+ *              trip in a row up to open_ms: no call reaches the upstream.
+ *   half-open  once the open time is over: up to half_open_calls trial calls go; the first
+ *              success closes the breaker, a failed trial opens it again for a longer time.
+ * A call the breaker holds back has sent nothing, so it may wait whatever its method: it waits
+ * (DELAYED until the half-open moment, or PARKED while the trials are out) if that moment comes
+ * before its deadline and the breaker has tripped at most H2API_BREAKER_MAX_WAIT_TRIPS times in
+ * a row; otherwise it fails at once with h2api_err_circuit_open. So a restart of a few hundred
+ * milliseconds costs latency, not errors, and a dead upstream still fails fast after a few
+ * seconds. A breaker with several origins is the outlier ejection of issue 16, not this.
+ */
+static int breaker_may_wait(h2api_call_t *call, uint64_t now_ms)
+{
+    const h2api_upstream_t *up = call->up;
+    uint64_t go_at_ms = up->breaker.open_until_ms > now_ms ? up->breaker.open_until_ms : now_ms;
+    return up->breaker.trips <= H2API_BREAKER_MAX_WAIT_TRIPS && go_at_ms < call->deadline_at_ms;
+}
+
+/* 1 if `call` may go on now; otherwise the breaker has taken it (to wait, or to fail it). */
+static int breaker_pass(h2api_call_t *call)
+{
+    h2api_upstream_t *up = call->up;
+    const h2api_conf_upstream_t *conf = up->conf;
+    if (conf->circuit_breaker.failures == 0 || up->breaker.open_until_ms == 0 || call->is_trial) {
+        call->waiting_for_breaker = 0;
+        return 1;
+    }
+    uint64_t now_ms = h2o_now(up->loop);
+    if (now_ms >= up->breaker.open_until_ms && up->breaker.trials < conf->circuit_breaker.half_open_calls) {
+        ++up->breaker.trials;
+        call->is_trial = 1;
+        call->waiting_for_breaker = 0;
+        return 1;
+    }
+    if (!breaker_may_wait(call, now_ms)) {
+        ++up->stats.breaker_rejected;
+        finish(call, h2api_err_circuit_open, 1);
+        return 0;
+    }
+    if (!call->breaker_waited) {
+        call->breaker_waited = 1;
+        ++up->stats.breaker_waited;
+    }
+    call->waiting_for_breaker = 1;
+    if (now_ms < up->breaker.open_until_ms) {
+        delay_call(call, up->breaker.open_until_ms - now_ms);
+    } else {
+        call->state = H2API__CALL_PARKED;
+        h2o_linklist_insert(&up->breaker.parked, &call->waiting_link);
+    }
+    return 0;
+}
+
+/* A trial call that ends with nothing to say of the upstream (cancelled, refused, timed out
+ * before it ran) gives its place to another call. */
+static void breaker_leave_trial(h2api_call_t *call)
+{
+    if (call->is_trial) {
+        call->is_trial = 0;
+        --call->up->breaker.trials;
+    }
+}
+
+static void breaker_trip(h2api_upstream_t *up)
+{
+    const h2api_conf_upstream_t *conf = up->conf;
+    unsigned shift = up->breaker.trips < 20 ? up->breaker.trips : 20;
+    uint64_t open_ms = conf->circuit_breaker.base_open_ms << shift;
+    if (open_ms > conf->circuit_breaker.open_ms)
+        open_ms = conf->circuit_breaker.open_ms;
+    ++up->breaker.trips;
+    ++up->stats.breaker_trips;
+    up->breaker.open_until_ms = h2o_now(up->loop) + open_ms;
+    h2api_log(H2API_LOG_WARN, "upstream %s: circuit open for %llu ms after %u failures in a row (trip %u in a row)", conf->name,
+              (unsigned long long)open_ms, up->breaker.consecutive_failures, up->breaker.trips);
+    /* the calls that waited for the trials wait for the next half-open moment, or fail */
+    while (!h2o_linklist_is_empty(&up->breaker.parked)) {
+        h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, waiting_link, up->breaker.parked.next);
+        h2o_linklist_unlink(&call->waiting_link);
+        call->state = H2API__CALL_NEW;
+        breaker_pass(call);
+    }
+}
+
+static void breaker_close(h2api_upstream_t *up)
+{
+    h2api_log(H2API_LOG_INFO, "upstream %s: circuit closed", up->conf->name);
+    up->breaker.open_until_ms = 0;
+    up->breaker.trips = 0;
+    while (!h2o_linklist_is_empty(&up->breaker.parked)) {
+        h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, waiting_link, up->breaker.parked.next);
+        h2o_linklist_unlink(&call->waiting_link);
+        call->waiting_for_breaker = 0;
+        wait_for_connection(call); /* started from the loop by the pump, in arrival order */
+    }
+    schedule_pump(up);
+}
+
+/* Counts one outcome that says something of the upstream's health: a failure (1) or not (0). */
+static void breaker_record(h2api_call_t *call, int failed)
+{
+    h2api_upstream_t *up = call->up;
+    int was_trial = call->is_trial;
+    breaker_leave_trial(call);
+    if (up->conf->circuit_breaker.failures == 0)
+        return;
+    if (!failed) {
+        up->breaker.consecutive_failures = 0;
+        if (up->breaker.open_until_ms != 0)
+            breaker_close(up);
+        return;
+    }
+    ++up->breaker.consecutive_failures;
+    /* a call let through before the trip that fails while open adds nothing to the open time */
+    if (was_trial || (up->breaker.open_until_ms == 0 && up->breaker.consecutive_failures >= up->conf->circuit_breaker.failures))
+        breaker_trip(up);
 }
 
 static void on_pump(h2o_timeout_entry_t *entry)
@@ -575,7 +732,7 @@ void h2api__upstream_pump(h2api_upstream_t *up)
 static void on_deadline(h2o_timeout_entry_t *entry)
 {
     h2api_call_t *call = H2O_STRUCT_FROM_MEMBER(h2api_call_t, deadline_entry, entry);
-    finish(call, h2api_err_timeout, 1);
+    finish(call, call->waiting_for_breaker ? h2api_err_circuit_open : h2api_err_timeout, 1);
 }
 
 static h2api_call_t *create_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq)
@@ -617,12 +774,10 @@ static void submit(h2api_call_t *call)
 {
     h2api_upstream_t *up = call->up;
     ++up->stats.requests;
+    call->deadline_at_ms = h2o_now(up->loop) + up->conf->timeout_ms;
     h2o_timeout_link(up->loop, &up->deadline_timeout, &call->deadline_entry);
-    if (!breaker_admit(up, &call->is_trial)) {
-        ++up->stats.breaker_rejected;
-        finish(call, h2api_err_circuit_open, 1);
+    if (!breaker_pass(call))
         return;
-    }
     int64_t wait_ms = bucket_take(up);
     if (wait_ms < 0) {
         ++up->stats.rate_limited;
@@ -634,8 +789,8 @@ static void submit(h2api_call_t *call)
     }
 }
 
-int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb,
-                        void *data, h2api_call_t **callp)
+int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb, void *data,
+                        h2api_call_t **callp)
 {
     h2api_call_t *call = create_call(up, pool, creq);
     call->done_cb = cb;
@@ -704,6 +859,7 @@ static int upstream_init(h2api_upstream_t *up, h2api_client_t *client, const h2a
     h2o_timeout_init(loop, &up->pool_timeout, conf->pool_timeout_ms);
     h2o_timeout_init(loop, &up->io_timeout, conf->io_timeout_ms);
     h2o_linklist_init_anchor(&up->waiting);
+    h2o_linklist_init_anchor(&up->breaker.parked);
     up->pump_entry.cb = on_pump;
 
     if (conf->rate_limit.requests_per_second > 0) {
@@ -747,8 +903,7 @@ static void upstream_dispose(h2api_upstream_t *up)
         SSL_CTX_free(up->ssl_ctx);
 }
 
-h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf, unsigned num_workers, char *errbuf,
-                                    size_t errlen)
+h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf, unsigned num_workers, char *errbuf, size_t errlen)
 {
     h2api_client_t *client = h2o_mem_alloc(sizeof(*client));
     *client = (h2api_client_t){.ctx = ctx, .conf = conf, .num_workers = num_workers != 0 ? num_workers : 1};
@@ -818,7 +973,8 @@ void h2api_upstream_get_stats(h2api_upstream_t *up, h2api_upstream_stats_t *stat
 
 int h2api_client_worker_startup(h2api_app_t *app, h2api_worker_t *worker, void *data, char *errbuf, size_t errlen)
 {
-    h2api_client_t *client = h2api_client_create(h2api_worker_ctx(worker), h2api_app_conf(app), h2api_worker_count(worker), errbuf, errlen);
+    h2api_client_t *client =
+        h2api_client_create(h2api_worker_ctx(worker), h2api_app_conf(app), h2api_worker_count(worker), errbuf, errlen);
     if (client == NULL)
         return -EINVAL;
     h2api_worker_set_resource(worker, "client", client);

@@ -44,11 +44,11 @@ const char *h2api_client_error_detail(const char *errstr);
 
 /** An outbound request. All memory is the caller's and must live until the call is started. */
 typedef struct st_h2api_call_req_t {
-    h2o_iovec_t method;   /* "GET", ...; idempotent methods (RFC 9110 §9.2.2) may be retried */
-    h2o_iovec_t path;     /* origin-form, starting with '/', query included; the upstream's path prefix is prepended */
+    h2o_iovec_t method;          /* "GET", ...; idempotent methods (RFC 9110 §9.2.2) may be retried */
+    h2o_iovec_t path;            /* origin-form, starting with '/', query included; the upstream's path prefix is prepended */
     const h2o_header_t *headers; /* extra request headers (the upstream's defaults are added first) */
     size_t num_headers;
-    h2o_iovec_t body;     /* sent with Content-Length when body.base != NULL */
+    h2o_iovec_t body; /* sent with Content-Length when body.base != NULL */
 } h2api_call_req_t;
 
 /** A buffered response; everything lives in the call's pool. */
@@ -124,16 +124,18 @@ const h2api_conf_upstream_t *h2api_upstream_conf(h2api_upstream_t *up);
 /**
  * Sends `creq` to `up` and calls `cb` once with the buffered response or an error.
  * The call waits for a free connection when max_connections are busy (at most
- * pool_timeout_ms), reuses keep-alive connections, and retries idempotent
- * methods on connect errors, timeouts before the response head and the retry statuses, with
- * exponential backoff and full jitter (retry.* in the config).
+ * pool_timeout_ms), reuses keep-alive connections, retries idempotent methods on timeouts
+ * before the response head and the retry statuses, and every method on connect errors (the
+ * request never left), with exponential backoff and full jitter (retry.* in the config); an
+ * open circuit breaker holds it back or fails it with h2api_err_circuit_open (circuit_breaker.*;
+ * README, "The outbound pool").
  * @param pool   owner of the call and of every byte of the response (normally &req->pool);
  *               disposing of it cancels the call and `cb` is never called
  * @param callp  if not NULL, receives the call handle (for h2api_call_cancel), valid until `cb` runs
  * @return 0: the call is started (allocation failure aborts; every other failure comes through `cb`).
  */
-int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb,
-                        void *data, h2api_call_t **callp);
+int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb, void *data,
+                        h2api_call_t **callp);
 
 /**
  * Cancels a call before its completion: its attempt is aborted (the HTTP/1.1 connection closed,
@@ -153,17 +155,19 @@ void h2api_call_proceed(h2api_call_t *call);
 
 /** Per-upstream, per-worker counters (read on the worker's thread). */
 typedef struct st_h2api_upstream_stats_t {
-    uint64_t requests;       /* calls started */
-    uint64_t attempts;       /* HTTP requests sent, retries included */
+    uint64_t requests; /* calls started */
+    uint64_t attempts; /* HTTP requests sent, retries included */
     uint64_t retries;
-    uint64_t errors;         /* calls that ended with an errstr */
-    size_t in_flight;        /* attempts holding a connection */
-    size_t queued;           /* calls waiting for a connection */
-    size_t connections_open; /* in use + idle */
-    uint64_t rate_limited;   /* calls refused by the rate limit */
-    uint64_t breaker_rejected; /* calls refused while the circuit was open */
-    int breaker_open;        /* 1 while open (or half-open) */
-    const char *transport;   /* "http/1.1" or "h2" */
+    uint64_t errors;           /* calls that ended with an errstr */
+    size_t in_flight;          /* attempts holding a connection */
+    size_t queued;             /* calls waiting for a connection */
+    size_t connections_open;   /* in use + idle */
+    uint64_t rate_limited;     /* calls refused by the rate limit */
+    uint64_t breaker_rejected; /* calls refused at once while the circuit was open */
+    uint64_t breaker_waited;   /* calls that waited for an open circuit (then went, or failed at their deadline) */
+    uint64_t breaker_trips;    /* times the circuit opened */
+    int breaker_open;          /* 1 while open (or half-open) */
+    const char *transport;     /* "http/1.1" or "h2" */
 } h2api_upstream_stats_t;
 
 /** Copies the upstream's counters into `stats`. */

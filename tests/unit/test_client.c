@@ -684,11 +684,21 @@ END_TEST
 
 /* ---- breaker and rate limit ---- */
 
+/* Restarts the peer on the same port (the upstream came back). */
+static void peer_restart(uint16_t port)
+{
+    peer_stop(peer);
+    ck_assert(peer_run_until(&loop, peer_is_stopped, NULL, 2000));
+    peer_free(peer);
+    peer = peer_start(&loop, port);
+    ck_assert_ptr_nonnull(peer);
+}
+
 START_TEST(circuit_breaker)
 {
     uint16_t port = peer_free_port();
     start_client("  flaky:\n    base_url: http://127.0.0.1:%u\n    retry: {attempts: 1}\n"
-                 "    circuit_breaker: {failures: 2, open_ms: 300}\n",
+                 "    circuit_breaker: {failures: 2, base_open_ms: 300, open_ms: 2000, half_open_calls: 1}\n",
                  port);
     h2api_upstream_t *up = upstream("flaky");
     call(up, "GET", "/ok", results + 0);
@@ -698,37 +708,103 @@ START_TEST(circuit_breaker)
     ck_assert_err(results + 0, h2api_err_connect);
     ck_assert_err(results + 1, h2api_err_connect);
     ck_assert_int_eq(stats_of(up).breaker_open, 1);
+    ck_assert_uint_eq(stats_of(up).breaker_trips, 1);
 
-    /* the upstream comes back at once, but the breaker stays open for open_ms */
+    /* the upstream comes back at once; calls made while the breaker is open send nothing until
+     * the open time is over (nothing is accepted before), then one trial goes, and its success
+     * lets the others go: a GET and a POST alike, since neither had been sent */
+    peer_restart(port);
+    call(up, "GET", "/ok", results + 2);
+    call(up, "POST", "/ok", results + 3);
+    call(up, "GET", "/ok", results + 4);
+    ck_assert_int_eq(results[2].num_calls, 0);
+    peer_run_for(&loop, 150);
+    ck_assert_uint_eq(peer->num_accepted, 0);
+    wait_done(5, 3000);
+    for (int i = 2; i != 5; ++i) {
+        ck_assert_ok(results + i, 200);
+        uint64_t waited = results[i].done_at - results[1].done_at;
+        ck_assert_msg(waited >= 290 && waited < 1000, "call %d answered %llu ms after the trip", i, (unsigned long long)waited);
+    }
+    ck_assert_uint_eq(peer->num_requests, 3);
+    h2api_upstream_stats_t st = stats_of(up);
+    ck_assert_int_eq(st.breaker_open, 0);
+    ck_assert_uint_eq(st.breaker_waited, 3);
+    ck_assert_uint_eq(st.breaker_rejected, 0);
+    ck_assert_uint_eq(st.attempts, 5);
+    call(up, "GET", "/ok", results + 5);
+    wait_done(6, 3000);
+    ck_assert_ok(results + 5, 200);
+    ck_assert_uint_lt(results[5].done_at - results[5].started_at, 100);
+}
+END_TEST
+
+START_TEST(circuit_breaker_backs_off)
+{
+    /* a dead upstream: each failed trial doubles the open time (100, 200, 400 ms); calls wait
+     * through the first two open times, then fail at once with 503 */
+    start_client("  dead:\n    base_url: http://127.0.0.1:%u\n    retry: {attempts: 1}\n"
+                 "    circuit_breaker: {failures: 1, base_open_ms: 100, open_ms: 400}\n",
+                 peer_free_port());
+    h2api_upstream_t *up = upstream("dead");
+    call(up, "GET", "/ok", results + 0);
+    wait_done(1, 3000);
+    ck_assert_err(results + 0, h2api_err_connect);
+    uint64_t tripped_at = results[0].done_at;
+
+    call(up, "GET", "/ok", results + 1); /* waits 100 ms, is the trial, fails: open 200 ms */
+    wait_done(2, 3000);
+    ck_assert_err(results + 1, h2api_err_connect);
+    uint64_t t1 = results[1].done_at - tripped_at;
+    ck_assert_msg(t1 >= 95 && t1 < 180, "first trial %llu ms after the trip", (unsigned long long)t1);
+
+    call(up, "GET", "/ok", results + 2); /* waits 200 ms, is the trial, fails: open 400 ms */
+    wait_done(3, 3000);
+    ck_assert_err(results + 2, h2api_err_connect);
+    uint64_t t2 = results[2].done_at - results[1].done_at;
+    ck_assert_msg(t2 >= 195 && t2 < 290, "second trial %llu ms after the first", (unsigned long long)t2);
+
+    call(up, "GET", "/ok", results + 3); /* three trips in a row: fails at once */
+    wait_done(4, 3000);
+    ck_assert_err(results + 3, h2api_err_circuit_open);
+    ck_assert_msg(!results[3].called_inside, "completed inside h2api_upstream_call");
+    ck_assert_uint_lt(results[3].done_at - results[3].started_at, 20);
+    h2api_upstream_stats_t st = stats_of(up);
+    ck_assert_uint_eq(st.breaker_trips, 3);
+    ck_assert_uint_eq(st.breaker_rejected, 1);
+    ck_assert_uint_eq(st.attempts, 3);
+}
+END_TEST
+
+START_TEST(circuit_breaker_rides_restart)
+{
+    /* connect errors are retried whatever the method (nothing was sent), beyond retry.attempts
+     * while the breaker is open: an upstream down for 250 ms costs no call */
+    use_h2 = _i & 1;
+    uint16_t port = peer->port;
+    start_client("  restarting:\n    base_url: http://127.0.0.1:%u\n    max_keepalive_connections: 0\n"
+                 "    retry: {attempts: 2, backoff_base_ms: 10, backoff_cap_ms: 50}\n"
+                 "    circuit_breaker: {failures: 3, base_open_ms: 300, open_ms: 2000}\n",
+                 port);
+    h2api_upstream_t *up = upstream("restarting");
+    call(up, "GET", "/ok", results + 0);
+    wait_done(1, 3000);
+    ck_assert_ok(results + 0, 200);
     peer_stop(peer);
     ck_assert(peer_run_until(&loop, peer_is_stopped, NULL, 2000));
     peer_free(peer);
+    peer = NULL;
+    for (int i = 1; i != 5; ++i)
+        call(up, i % 2 ? "GET" : "POST", "/ok", results + i);
+    peer_run_for(&loop, 250);
+    ck_assert_int_eq(num_done, 1);
     peer = peer_start(&loop, port);
     ck_assert_ptr_nonnull(peer);
-
-    call(up, "GET", "/ok", results + 2);
-    ck_assert_int_eq(results[2].num_calls, 0);
-    wait_done(3, 3000);
-    ck_assert_err(results + 2, h2api_err_circuit_open);
-    ck_assert_msg(!results[2].called_inside, "completed inside h2api_upstream_call");
-    ck_assert_uint_lt(results[2].done_at - results[2].started_at, 20);
-    ck_assert_uint_eq(peer->num_accepted, 0);
-    h2api_upstream_stats_t st = stats_of(up);
-    ck_assert_uint_eq(st.breaker_rejected, 1);
-    ck_assert_uint_eq(st.attempts, 2);
-
-    /* after open_ms a trial call goes through and closes it */
-    int64_t left_ms = 300 + 10 - (int64_t)(uv_now(&loop) - results[1].done_at);
-    ck_assert_int_gt(left_ms, 0);
-    peer_run_for(&loop, (uint64_t)left_ms);
-    call(up, "GET", "/ok", results + 3);
-    wait_done(4, 3000);
-    ck_assert_ok(results + 3, 200);
-    ck_assert_uint_eq(peer->num_requests, 1);
-    ck_assert_int_eq(stats_of(up).breaker_open, 0);
-    call(up, "GET", "/ok", results + 4);
     wait_done(5, 3000);
-    ck_assert_ok(results + 4, 200);
+    for (int i = 1; i != 5; ++i)
+        ck_assert_ok(results + i, 200);
+    ck_assert_uint_eq(peer->num_requests, 4); /* each POST reached the upstream once */
+    ck_assert_uint_ge(stats_of(up).breaker_trips, 1);
 }
 END_TEST
 
@@ -1134,6 +1210,8 @@ static Suite *client_suite(void)
     add_loop_case(s, "no_retry_post", no_retry_post, 10, 2);
     add_loop_case(s, "retry_after", retry_after, 10, 2);
     add_case(s, "circuit_breaker", circuit_breaker, 10);
+    add_case(s, "circuit_breaker_backs_off", circuit_breaker_backs_off, 10);
+    add_loop_case(s, "circuit_breaker_rides_restart", circuit_breaker_rides_restart, 10, 2);
     add_case(s, "rate_limited", rate_limited, 10);
     add_case(s, "rate_limit_waits", rate_limit_waits, 10);
     add_loop_case(s, "cancel_by_pool", cancel_by_pool, 10, 2);
