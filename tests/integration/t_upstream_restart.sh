@@ -14,9 +14,12 @@ require_python_h2
 PEER=$PEERS_DIR/restart_peer.py
 LOAD=$PEERS_DIR/mixed_load.py
 
-# start_upstream PORT PROTO LOG [DOWN_S]: UP_PID (see restart_peer.py for DOWN_S)
+# start_upstream PORT PROTO LOG [DOWN_S]: UP_PID, and UP_OUT, where it writes the epoch ms at
+# which it listens (see restart_peer.py for DOWN_S)
 start_upstream() {
-    "$PY" "$PEER" "$@" </dev/null >>"$T/upstream.out" 2>&1 &
+    R_SEQ=$((R_SEQ + 1))
+    UP_OUT=$T/upstream.$R_SEQ.out
+    "$PY" "$PEER" "$@" </dev/null >"$UP_OUT" 2>>"$T/upstream.err" &
     UP_PID=$!
     track_pid "$UP_PID"
 }
@@ -52,8 +55,8 @@ CONF
         kill_ms=$(now_ms) # just before the signal: the outage starts no earlier
         kill -KILL "$old_pid"
         wait "$old_pid" 2>/dev/null
-        wait_port 127.0.0.1 "$up_port" 5 || bail "$proto upstream restarts" "listening" "no"
-        ready_ms=$(now_ms)
+        wait_file "$UP_OUT" 5 || bail "$proto upstream restarts" "listening" "no"
+        ready_ms=$(cat "$UP_OUT")
         echo "$kill_ms $ready_ms" >>"$outages"
         sleep 1.5
     done

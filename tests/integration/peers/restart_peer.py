@@ -11,7 +11,7 @@ usage: restart_peer.py PORT PROTO LOGFILE [DOWN_S]
          python3-h2, one thread per connection)
 
 Answers GET /posts/1 with a post, POST /posts with the posted JSON object and "id": 101 (201),
-anything else 404 {}. Appends one line per answered POST to LOGFILE: "POST <title>" (the load
+anything else 404 {}. Prints the epoch ms at which it listens on stdout. Appends one line per answered POST to LOGFILE: "POST <title>" (the load
 client makes each title unique, so a title seen twice is a POST processed twice). Serves until
 killed, or for 120 s at most.
 """
@@ -119,6 +119,7 @@ def bind_when_free(port, down_s):
     if down_s is not None:
         time.sleep(down_s)
     s.listen(128)
+    print(int(time.time() * 1000), flush=True)  # when it listens (epoch ms), for the test's outage windows
     return s
 
 
