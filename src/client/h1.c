@@ -34,9 +34,9 @@
  *   closed it or broke the protocol, and it is closed. Each expires after keepalive_expiry_ms.
  * - Timeouts: the policy layer owns the per-call ones. io_timeout_ms bounds connecting (reported
  *   as h2api_err_connect_timeout) and each wait for the peer (a write, the next bytes of the
- *   response: h2api_err_io_timeout, before_response = no byte of the response seen). While a streaming consumer holds a chunk, reading stops and
- *   the clock is H1N_PAUSED_IO_TIMEOUT_MS instead, so that a slow downstream does not look like
- *   a stalled upstream (the consumer's own timeouts bound it).
+ *   response: h2api_err_io_timeout, before_response = no byte of the response seen). While a streaming consumer holds a chunk,
+ * reading stops and the clock is H1N_PAUSED_IO_TIMEOUT_MS instead, so that a slow downstream does not look like a stalled upstream
+ * (the consumer's own timeouts bound it).
  * - Errors: connect, resolve and TLS failures are h2api_err_connect (before_response 1); a read
  *   or write failure or EOF is h2api_err_protocol with before_response = no byte of the response
  *   seen (only while waiting for the head); a malformed response (RFC 9112 §4, §5, §6.3, §7.1;
@@ -95,12 +95,11 @@ struct st_h1n_state_t {
     h2o_linklist_t idle; /* idle connections, most recently used first */
     h2o_linklist_t busy; /* connections with an attempt (connecting or exchanging) */
     size_t num_idle, num_busy;
-    size_t recent_peak;      /* most attempts in flight lately (see keep_idle) */
-    uint64_t recent_peak_at; /* loop time of that peak */
+    size_t recent_peak;       /* most attempts in flight lately (see keep_idle) */
+    uint64_t recent_peak_at;  /* loop time of that peak */
     h2api_call_t *restarting; /* the call restarted after a stale connection: it opens a fresh one */
     int disposed;
     h2o_timeout_t idle_timeout; /* keepalive_expiry_ms */
-    uv_idle_t reaper; /* never started; its close callback frees this state after idle_timeout's handle */
 };
 
 typedef enum en_h1n_conn_state_t {
@@ -766,16 +765,8 @@ void h2api__h1_init(h2api_upstream_t *up)
         freeaddrinfo(ai);
     }
     h2o_timeout_init(up->loop, &st->idle_timeout, conf->keepalive_expiry_ms);
-    uv_idle_init(up->loop, &st->reaper);
-    uv_unref((uv_handle_t *)&st->reaper);
-    /* embedded in `up`, whose memory the client's reaper frees */
     h2o_timeout_init(up->loop, &up->h1.paused_io_timeout, H1N_PAUSED_IO_TIMEOUT_MS);
     up->h1n = st;
-}
-
-static void on_state_reaped(uv_handle_t *handle)
-{
-    free(H2O_STRUCT_FROM_MEMBER(h1n_state_t, reaper, (uv_idle_t *)handle));
 }
 
 void h2api__h1_dispose(h2api_upstream_t *up)
@@ -798,10 +789,7 @@ void h2api__h1_dispose(h2api_upstream_t *up)
             conn_close(conn);
         }
     }
-    /* libuv runs close callbacks last-closed first: the reaper, closed first, frees the state
-     * after libuv let go of idle_timeout's handle */
-    uv_close((uv_handle_t *)&st->reaper, on_state_reaped);
-    h2o_timeout_dispose(up->loop, &st->idle_timeout);
-    h2o_timeout_dispose(up->loop, &up->h1.paused_io_timeout);
-    up->h1n = NULL;
+    /* the client frees `st` once libuv let go of these (h2api__client_close_timeout) */
+    h2api__client_close_timeout(up->client, &st->idle_timeout);
+    h2api__client_close_timeout(up->client, &up->h1.paused_io_timeout);
 }

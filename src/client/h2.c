@@ -1030,12 +1030,11 @@ void h2api__h2_dispose(h2api_upstream_t *up)
     while (!h2o_linklist_is_empty(&h2->conns))
         conn_destroy(H2O_STRUCT_FROM_MEMBER(h2_conn_t, link, h2->conns.next));
     unlink_entry(&h2->pump_entry);
-    h2o_timeout_dispose(up->loop, &h2->idle_timeout);
+    h2api__client_close_timeout(up->client, &h2->idle_timeout);
     nghttp2_option_del(h2->option);
     nghttp2_session_callbacks_del(h2->callbacks);
     if (h2->ssl_ctx != NULL)
         SSL_CTX_free(h2->ssl_ctx);
     h2->ssl_ctx = NULL;
-    /* h2 holds the idle timeout's uv handle, which libuv releases in its next closing phase:
-     * the client's reaper frees it after that (upstream.c) */
+    /* h2 holds the idle timeout's uv handle: the client frees it once libuv let go of it */
 }

@@ -141,7 +141,7 @@ struct st_h2api_client_t {
     h2api_upstream_t *default_upstream;
     unsigned num_workers;
     uint64_t rng[2];
-    uv_timer_t reaper; /* closed first on destroy, so that its close callback frees the memory last */
+    size_t num_closing; /* uv handles closed by h2api_client_destroy whose close callback has not run */
 };
 
 /* ---- events from a transport ---- */
@@ -184,8 +184,18 @@ extern const h2api__transport_t h2api__transport_h1;
 extern const h2api__transport_t h2api__transport_h2;
 
 /**
- * Sets up / tears down the HTTP/1.1 transport's state in `up`. Teardown closes handles; the
- * memory that holds them is freed later, by the client's reaper, after libuv let go of them.
+ * Closes an h2o timeout (its entries must be unlinked) like h2o_timeout_dispose, but with a close
+ * callback: h2o_timeout_dispose closes the timer with none (libh2o 2.2.5,
+ * lib/common/socket/uv-binding.c.h), and the memory that holds the timer may only be freed
+ * after libuv ran its close callback. The client counts these closes and frees its memory (the
+ * upstreams and the transports' states) when the last one has run, whatever order libuv runs
+ * them in (which it does not document).
+ */
+void h2api__client_close_timeout(h2api_client_t *client, h2o_timeout_t *timeout);
+
+/**
+ * Sets up / tears down the HTTP/1.1 transport's state in `up` (up->h1n). Teardown closes handles
+ * (h2api__client_close_timeout); the client frees up->h1n once libuv let go of them.
  */
 void h2api__h1_init(h2api_upstream_t *up);
 void h2api__h1_dispose(h2api_upstream_t *up);
@@ -195,7 +205,7 @@ void h2api__h1_dispose(h2api_upstream_t *up);
  * @return 0, or -EINVAL with errbuf filled.
  */
 int h2api__h2_init(h2api_upstream_t *up, char *errbuf, size_t errlen);
-/** Closes the HTTP/2 connections and handles; up->h2 itself is freed by the client's reaper. */
+/** Closes the HTTP/2 connections and handles; the client frees up->h2 once libuv let go of them. */
 void h2api__h2_dispose(h2api_upstream_t *up);
 
 #endif

@@ -18,6 +18,7 @@
  * starts the next call reuses it. Streaming calls get their head and chunks directly from the
  * transport callbacks (no extra loop turn per chunk); only their errors are deferred.
  */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
@@ -892,11 +893,11 @@ static void upstream_dispose(h2api_upstream_t *up)
     if (up->h2 != NULL)
         h2api__h2_dispose(up);
     h2api__h1_dispose(up);
-    h2o_timeout_dispose(up->loop, &up->deadline_timeout);
-    h2o_timeout_dispose(up->loop, &up->connect_timeout);
-    h2o_timeout_dispose(up->loop, &up->first_byte_timeout);
-    h2o_timeout_dispose(up->loop, &up->pool_timeout);
-    h2o_timeout_dispose(up->loop, &up->io_timeout);
+    h2api__client_close_timeout(up->client, &up->deadline_timeout);
+    h2api__client_close_timeout(up->client, &up->connect_timeout);
+    h2api__client_close_timeout(up->client, &up->first_byte_timeout);
+    h2api__client_close_timeout(up->client, &up->pool_timeout);
+    h2api__client_close_timeout(up->client, &up->io_timeout);
     free(up->authority.base);
     free(up->server_name);
     if (up->ssl_ctx != NULL)
@@ -909,8 +910,6 @@ h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf
     *client = (h2api_client_t){.ctx = ctx, .conf = conf, .num_workers = num_workers != 0 ? num_workers : 1};
     if (getrandom(client->rng, sizeof(client->rng), 0) != sizeof(client->rng) || (client->rng[0] | client->rng[1]) == 0)
         client->rng[0] = (uint64_t)(uintptr_t)client ^ 0x9e3779b97f4a7c15ull, client->rng[1] = 1;
-    uv_timer_init(ctx->loop, &client->reaper);
-    uv_unref((uv_handle_t *)&client->reaper);
     client->upstreams = h2o_mem_alloc(sizeof(*client->upstreams) * (conf->num_upstreams + 1));
     for (size_t i = 0; i != conf->num_upstreams; ++i) {
         if (upstream_init(client->upstreams + i, client, conf->upstreams + i, errbuf, errlen) != 0) {
@@ -927,23 +926,40 @@ h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf
     return client;
 }
 
-static void on_reaped(uv_handle_t *handle)
+static void client_free(h2api_client_t *client)
 {
-    h2api_client_t *client = H2O_STRUCT_FROM_MEMBER(h2api_client_t, reaper, (uv_timer_t *)handle);
-    for (size_t i = 0; i != client->num_upstreams; ++i)
+    for (size_t i = 0; i != client->num_upstreams; ++i) {
+        free(client->upstreams[i].h1n);
         free(client->upstreams[i].h2);
+    }
     free(client->upstreams);
     free(client);
 }
 
+static void on_timeout_closed(uv_handle_t *handle)
+{
+    h2api_client_t *client = handle->data;
+    if (--client->num_closing == 0)
+        client_free(client);
+}
+
+void h2api__client_close_timeout(h2api_client_t *client, h2o_timeout_t *timeout)
+{
+    assert(h2o_linklist_is_empty(&timeout->_entries));
+    uv_handle_t *timer = (uv_handle_t *)&timeout->_backend.timer;
+    timer->data = client;
+    ++client->num_closing;
+    uv_close(timer, on_timeout_closed);
+}
+
 void h2api_client_destroy(h2api_client_t *client)
 {
-    /* The upstreams embed uv handles (h2o timeouts) that libuv closes in its next closing phase.
-     * libuv runs close callbacks last-closed first, so the reaper, closed before all of them,
-     * frees the memory after libuv is done with every one. */
-    uv_close((uv_handle_t *)&client->reaper, on_reaped);
+    /* the upstreams embed uv handles (h2o timeouts): the memory goes when the last of their
+     * close callbacks has run (on_timeout_closed) */
     for (size_t i = 0; i != client->num_upstreams; ++i)
         upstream_dispose(client->upstreams + i);
+    if (client->num_closing == 0)
+        client_free(client);
 }
 
 h2api_upstream_t *h2api_client_upstream(h2api_client_t *client, const char *name)
