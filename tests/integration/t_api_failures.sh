@@ -237,10 +237,11 @@ fi
 stop_pid "$SLOW_PID"
 
 # ---------------------------------------------------------------- 503: circuit breaker
-# An open time (3 s) longer than the calls' timeout_ms (2 s): waiting for the breaker cannot
-# help, so calls fail at once (t_upstream_restart.sh checks the calls that do wait).
+# An open time (5 s) much longer than the calls' timeout_ms (0.5 s): until the last 0.5 s of
+# it, waiting for the breaker cannot help, so calls fail at once (t_upstream_restart.sh checks
+# the calls that do wait).
 CLOSED=$(free_port)
-if CONF_WORKERS=1 CONF_BREAKER='{failures: 2, base_open_ms: 3000, open_ms: 3000}' new_server breaker "http://127.0.0.1:$CLOSED"; then
+if CONF_WORKERS=1 CONF_TIMEOUT_MS=500 CONF_BREAKER='{failures: 2, base_open_ms: 5000, open_ms: 5000}' new_server breaker "http://127.0.0.1:$CLOSED"; then
     http "$S/v1/posts/1"
     check_detail "breaker: failure 1" 502
     http "$S/v1/posts/1"
@@ -259,7 +260,7 @@ if CONF_WORKERS=1 CONF_BREAKER='{failures: 2, base_open_ms: 3000, open_ms: 3000}
     http "$S/proxy/posts/1"
     check_detail "breaker: open: proxy" 503
     check_match "breaker: open: proxy has Retry-After" '^[0-9]+$' "$(header retry-after)"
-    sleep 3.2
+    sleep 5.2
     http "$S/v1/posts/1"
     check_detail "breaker: after the open time the upstream is tried again (connect error)" 502
     still_serving breaker
