@@ -25,6 +25,10 @@
  *     ENHANCE_YOUR_CALM: libh2o stops parsing and reading, queues GOAWAY (RFC 9113 §5.4.1) after
  *     the ACKs already queued (at most the bound's worth) and closes once they are written.
  *
+ * The dispatcher (dispatch.c) counts the HTTP/2 requests themselves here too: streams opened per
+ * second and streams reset before their answer (Rapid Reset, CVE-2023-44487), see
+ * h2api__http2_guard_count_stream.
+ *
  * The counts live in the h2api_conn_t, which lives exactly as long as the accepted connection: a
  * new connection never inherits an old one's count, even where libh2o reuses its memory.
  */
@@ -164,4 +168,38 @@ ssize_t h2o_http2_decode_frame(h2o_http2_frame_t *frame, const uint8_t *src, siz
 unsigned long h2api__http2_guard_refused(void)
 {
     return __atomic_load_n(&num_refused, __ATOMIC_RELAXED);
+}
+
+/* ---- HTTP/2 abuse: stream floods and Rapid Reset (CVE-2023-44487) ----
+ *
+ * libh2o 2.2.5 lets a client open and reset streams without bound. Every HTTP/2 request that
+ * reaches the dispatcher is counted on its connection: streams opened per second, and streams
+ * the client cancelled before they were answered, per ten seconds. Past either bound
+ * (limits.http2_max_streams_per_second / http2_max_cancelled_streams) the connection is shut
+ * down at the socket (shutdown(2)): libh2o reads the end of stream and closes it through its own
+ * path, and the requests still dispatched on it start no upstream work.
+ */
+#define STREAM_WINDOW_MS 1000
+#define CANCEL_WINDOW_MS 10000
+
+int h2api__http2_guard_count_stream(h2api_conn_t *conn, uint64_t now_ms)
+{
+    if (now_ms - conn->window_start_ms >= STREAM_WINDOW_MS) {
+        conn->window_start_ms = now_ms;
+        conn->streams_in_window = 0;
+    }
+    if (++conn->streams_in_window > h2api_app_conf(conn->worker->app)->limits.http2_max_streams_per_second)
+        h2api__conn_cut(conn, "more streams per second than limits.http2_max_streams_per_second", H2API_CUT_SHUTDOWN);
+    return conn->closing;
+}
+
+void h2api__http2_guard_count_cancel(h2api_conn_t *conn, uint64_t now_ms)
+{
+    if (now_ms - conn->cancel_window_start_ms >= CANCEL_WINDOW_MS) {
+        conn->cancel_window_start_ms = now_ms;
+        conn->cancelled_in_window = 0;
+    }
+    if (++conn->cancelled_in_window > h2api_app_conf(conn->worker->app)->limits.http2_max_cancelled_streams)
+        h2api__conn_cut(conn, "more streams reset before their answer than limits.http2_max_cancelled_streams (Rapid Reset)",
+                        H2API_CUT_SHUTDOWN);
 }
