@@ -222,6 +222,8 @@ const char *h2api_status_reason(int status)
         return "Created";
     case 204:
         return "No Content";
+    case 307:
+        return "Temporary Redirect";
     case 400:
         return "Bad Request";
     case 404:
@@ -288,9 +290,40 @@ void h2api_send_error(h2api_request_t *r, int status, const char *detail)
 
 /* ---- request helpers ---- */
 
+/*
+ * 1 if the media type of Content-Type value `ct` is application/json or application/...+json, as
+ * FastAPI decides with email.message (get_content_maintype, get_content_subtype): parameters
+ * after ';' ignored, case and surrounding white space ignored.
+ */
+static int is_json_media_type(h2o_iovec_t ct)
+{
+    const char *p = ct.base, *end = ct.base + ct.len, *semi = memchr(p, ';', ct.len);
+    if (semi != NULL)
+        end = semi;
+    while (p != end && (*p == ' ' || *p == '\t'))
+        ++p;
+    while (end != p && (end[-1] == ' ' || end[-1] == '\t'))
+        --end;
+    static const char maintype[] = "application/";
+    size_t n = end - p, mlen = sizeof(maintype) - 1;
+    if (n <= mlen || !h2o_lcstris(p, mlen, maintype, mlen))
+        return 0;
+    const char *sub = p + mlen;
+    size_t sublen = n - mlen;
+    return h2o_lcstris(sub, sublen, H2O_STRLIT("json")) || (sublen >= 5 && h2o_lcstris(sub + sublen - 5, 5, H2O_STRLIT("+json")));
+}
+
 h2o_iovec_t h2api_request_body(h2api_request_t *r)
 {
-    return r->req->entity.base != NULL ? r->req->entity : h2o_iovec_init("", 0);
+    h2o_req_t *req = r->req;
+    h2o_iovec_t body = req->entity.base != NULL ? req->entity : h2o_iovec_init("", 0);
+    if (body.len == 0 || r->route == NULL || r->route->body_schema == NULL)
+        return body;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i < 0 || req->headers.entries[i].value.len == 0 || is_json_media_type(req->headers.entries[i].value))
+        return body;
+    /* not JSON: FastAPI validates the raw bytes, decoded, which a JSON body model refuses */
+    return h2api_json_quote(&req->pool, body.base, body.len);
 }
 
 int h2api_request_query(h2api_request_t *r, const char *name, h2o_iovec_t *value)

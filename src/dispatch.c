@@ -3,8 +3,8 @@
  * For every request it assigns the X-Request-ID, tracks the request (for the drain, and for the
  * HTTP/2 stream accounting of http2_guard.c), applies the limits on the request head (414,
  * 431), answers /healthz and /readyz, matches the route table (FastAPI's 404, 405 and 422 in
- * JSON) and runs the route's handler: at once for HTTP/1.x, watched for a client that goes
- * away; on the loop's next turn for HTTP/2 (see defer_handler).
+ * JSON, Starlette's 307 for a trailing slash too many or too few) and runs the route's handler: at once for HTTP/1.x, watched for a
+ * client that goes away; on the loop's next turn for HTTP/2 (see defer_handler).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -155,9 +155,21 @@ static h2o_iovec_t assign_request_id(h2api_worker_t *worker, h2o_req_t *req)
     return id;
 }
 
-static void send_health(h2o_req_t *req, h2api_worker_t *worker, int is_ready)
+/* The probes the dispatcher answers itself, before the route table: each as a GET route would. */
+typedef enum en_h2api_probe_t { PROBE_NONE = 0, PROBE_HEALTH, PROBE_READY } h2api_probe_t;
+
+static h2api_probe_t probe_of(const char *path, size_t len)
 {
-    if (!is_ready) {
+    if (h2o_memis(path, len, H2O_STRLIT("/healthz")))
+        return PROBE_HEALTH;
+    if (h2o_memis(path, len, H2O_STRLIT("/readyz")))
+        return PROBE_READY;
+    return PROBE_NONE;
+}
+
+static void send_health(h2o_req_t *req, h2api_worker_t *worker, h2api_probe_t probe)
+{
+    if (probe == PROBE_HEALTH) {
         h2api__send_json_req(req, 200, h2o_iovec_init(H2O_STRLIT("{\"status\":\"ok\"}")));
     } else if (worker->ready && !worker->draining) {
         h2api__send_json_req(req, 200, h2o_iovec_init(H2O_STRLIT("{\"status\":\"ready\"}")));
@@ -193,6 +205,59 @@ static void send_match_error(h2o_req_t *req, const h2api_match_t *match)
         h2api__send_json_req(req, 400, h2o_iovec_init(H2O_STRLIT("{\"detail\":\"Invalid path\"}")));
         break;
     }
+}
+
+/*
+ * Starlette's redirect_slashes (starlette/routing.py, Router): a request whose path matches no
+ * route, not even with another method, but would with its trailing slash toggled ("/a/" -> "/a",
+ * every trailing slash stripped, as rstrip("/"); "/a" -> "/a/") is answered 307 Temporary
+ * Redirect, with an empty body, to the toggled path: `scheme://authority` of the request (Host or
+ * :authority, as Starlette's URL(scope=...)), the path, and the query string as it came. "/" is
+ * never redirected. A match of the toggled path whose parameter fails validation counts as a
+ * match, as a FastAPI path parameter matches any segment and is validated after routing.
+ * @return 1 if the request was answered, 0 if it was not (no toggled route: the caller answers 404)
+ */
+static int redirect_slashes(h2o_req_t *req, h2api_app_t *app, unsigned method, size_t path_len)
+{
+    const char *path = req->path.base;
+    if (path_len <= 1)
+        return 0;
+    h2o_iovec_t toggled;
+    if (path[path_len - 1] == '/') {
+        size_t len = path_len;
+        while (len != 0 && path[len - 1] == '/')
+            --len;
+        if (len == 0)
+            return 0; /* only slashes: no route matches an empty path */
+        toggled = h2o_iovec_init(path, len);
+    } else {
+        char *buf = h2o_mem_alloc_pool(&req->pool, path_len + 1);
+        memcpy(buf, path, path_len);
+        buf[path_len] = '/';
+        toggled = h2o_iovec_init(buf, path_len + 1);
+    }
+    if (probe_of(toggled.base, toggled.len) == PROBE_NONE) {
+        h2api_match_t *match = h2o_mem_alloc_pool(&req->pool, sizeof(*match));
+        h2api_router_match(h2api__app_router(app), method, toggled.base, toggled.len, match);
+        if (match->status == H2API_MATCH_NOT_FOUND || match->status == H2API_MATCH_BAD_PATH)
+            return 0;
+    }
+
+    h2o_iovec_t query = h2o_iovec_init(path + path_len, req->path.len - path_len), location;
+    if (req->input.authority.len != 0) {
+        location =
+            h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")), req->input.authority, toggled, query);
+    } else {
+        location = h2o_concat(&req->pool, toggled, query); /* no Host (HTTP/1.0): a relative reference, RFC 9110 §10.2.2 */
+    }
+    static h2o_generator_t generator = {NULL, NULL};
+    req->res.status = 307;
+    req->res.reason = h2api_status_reason(307);
+    req->res.content_length = 0;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, location.base, location.len);
+    h2o_start_response(req, &generator);
+    h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    return 1;
 }
 
 /* 1 if the request's head is within limits.max_header_bytes (request line and every field),
@@ -289,20 +354,23 @@ static int on_req(h2o_handler_t *_self, h2o_req_t *req)
 
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     unsigned method = h2api_method_from_string(req->method.base, req->method.len);
-    int is_get = method == H2API_METHOD_GET || method == H2API_METHOD_HEAD;
-    if (is_get && h2o_memis(req->path.base, path_len, H2O_STRLIT("/healthz"))) {
-        send_health(req, worker, 0);
-        return 0;
-    }
-    if (is_get && h2o_memis(req->path.base, path_len, H2O_STRLIT("/readyz"))) {
-        send_health(req, worker, 1);
+    h2api_match_t *match = h2o_mem_alloc_pool(&req->pool, sizeof(*match));
+    h2api_probe_t probe = probe_of(req->path.base, path_len);
+    if (probe != PROBE_NONE) {
+        if (method == H2API_METHOD_GET || method == H2API_METHOD_HEAD) {
+            send_health(req, worker, probe);
+        } else {
+            /* the probes are GET routes like any other: a wrong method is a 405 with Allow */
+            *match = (h2api_match_t){.status = H2API_MATCH_METHOD_NOT_ALLOWED, .allowed = H2API_METHOD_GET | H2API_METHOD_HEAD};
+            send_match_error(req, match);
+        }
         return 0;
     }
 
-    h2api_match_t *match = h2o_mem_alloc_pool(&req->pool, sizeof(*match));
     h2api_router_match(h2api__app_router(app), method, req->path.base, path_len, match);
     if (match->status != H2API_MATCH_OK) {
-        send_match_error(req, match);
+        if (match->status != H2API_MATCH_NOT_FOUND || !redirect_slashes(req, app, method, path_len))
+            send_match_error(req, match);
         return 0;
     }
 
