@@ -3,7 +3,7 @@
  *
  * Input: the bytes a client puts after "/proxy/" in the request target (query included, if any).
  * The target builds the request path "/proxy/" + input, takes the part before the first '?' as
- * src/app.c does (h2o's query_at), matches it with the router holding the route
+ * src/dispatch.c does (h2o's query_at), matches it with the router holding the route
  * "/proxy/{path:path}" (all methods), and, on a match, applies the acceptance check of
  * proxy_any(). An accepted request is forwarded with the path as the client encoded it: the part
  * of the request target after "/proxy", i.e. "/" + input (routes/proxy.c).

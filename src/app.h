@@ -28,11 +28,11 @@ typedef int (*h2api_handler_cb)(h2api_request_t *r);
 
 /** A route: `{methods, pattern, handler, summary}`; declared in routes/ and kept for OpenAPI. */
 typedef struct st_h2api_route_t {
-    unsigned methods;        /* H2API_METHOD_* bits */
-    const char *pattern;     /* e.g. "/v1/posts/{post_id:int}" */
+    unsigned methods;    /* H2API_METHOD_* bits */
+    const char *pattern; /* e.g. "/v1/posts/{post_id:int}" */
     h2api_handler_cb handler;
     const char *summary;     /* one line for docs; may be NULL */
-    const char *body_schema; /* JSON Schema text of the body, or NULL */
+    const char *body_schema; /* JSON Schema text of the body, or NULL; set: a JSON body (see h2api_request_body) */
 } h2api_route_t;
 
 /** The request object a handler receives; lives in req->pool. */
@@ -42,8 +42,8 @@ struct st_h2api_request_t {
     const h2api_route_t *route;
     h2api_param_t *params; /* in req->pool */
     size_t num_params;
-    h2o_iovec_t request_id; /* the X-Request-ID of this request (kept from the client or made) */
-    int client_gone;        /* the HTTP/1.1 client closed its connection: answered 499, work cancelled */
+    h2o_iovec_t request_id;        /* the X-Request-ID of this request (kept from the client or made) */
+    int client_gone;               /* the HTTP/1.1 client closed its connection: answered 499, work cancelled */
     struct st_h2api_conn_t *_conn; /* the accepted connection it came on (server.c), or NULL */
 };
 
@@ -155,6 +155,15 @@ void h2api_send_error_req(h2o_req_t *req, int status, const char *detail);
 /**
  * Returns the request body. h2o 2.2.5 buffers it whole before the handler runs and refuses
  * bodies over limits.max_body_bytes with 413 (made JSON by the app's error filter).
+ *
+ * For a route with a JSON body model (`body_schema` set), the body is JSON text only when the
+ * request says Content-Type application/json or application/<anything>+json (any case, parameters
+ * ignored) or says no Content-Type at all, as FastAPI decides (fastapi/routing.py,
+ * get_request_handler). Any other type (text/plain, a form) returns the body as a JSON string
+ * literal of its bytes, in req->pool: the model's validation then fails with 422
+ * model_attributes_type (list_type for a list), its input the raw text, as FastAPI answers. This
+ * also keeps a cross-site HTML form, which needs no CORS preflight, from creating anything. (An
+ * invalid UTF-8 body of such a type fails as json_invalid instead; FastAPI answers 500 there.)
  */
 h2o_iovec_t h2api_request_body(h2api_request_t *r);
 

@@ -1,5 +1,5 @@
 /*
- * A worker: one thread with its own uv loop and h2o context. Internal to src/ (app.c and
+ * A worker: one thread with its own uv loop and h2o context. Internal to src/ (the app layer and
  * server.c); handlers see it only through the accessors in app.h.
  */
 #ifndef h2api__worker_h
@@ -34,7 +34,7 @@ struct st_h2api_worker_t {
     /* HTTP/1.1 requests waiting on upstream work, checked for a client that went away */
     h2o_linklist_t watched;
     uv_timer_t watch_timer;
-    /* HTTP/2 requests whose handler runs on the next loop turn (app.c, see defer_handler) */
+    /* HTTP/2 requests whose handler runs on the next loop turn (dispatch.c, see defer_handler) */
     h2o_linklist_t deferred;
     uv_timer_t deferred_timer;
     size_t num_resources;
@@ -50,7 +50,7 @@ typedef struct st_h2api_conn_t {
     h2o_linklist_t link;    /* in worker->conns, oldest first */
     size_t num_active;      /* requests dispatched on it and not yet disposed of */
     uint64_t last_active_ms; /* accepted, or a request dispatched or finished on it (loop time) */
-    /* HTTP/2 abuse accounting (app.c) */
+    /* HTTP/2 stream accounting (http2_guard.c, counted by dispatch.c) */
     uint64_t window_start_ms;  /* of the current one-second window of opened streams */
     size_t streams_in_window;
     uint64_t cancel_window_start_ms; /* of the current ten-second window of cancelled streams */
@@ -92,7 +92,7 @@ typedef enum en_h2api_cut_t {
 void h2api__conn_cut(h2api_conn_t *conn, const char *why, h2api_cut_t how);
 
 /**
- * Sets up the dispatcher's per-worker state (app.c): the watcher of HTTP/1.1 clients and the
+ * Sets up the dispatcher's per-worker state (dispatch.c): the watcher of HTTP/1.1 clients and the
  * queue of deferred HTTP/2 requests. Call on the worker's thread before it accepts.
  */
 void h2api__worker_init_dispatch(h2api_worker_t *worker);
