@@ -11,11 +11,11 @@
  */
 #include <check.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_main.h"
 #include "client/internal.h"
 #include "client/upstream.h"
 #include "conf.h"
@@ -1098,63 +1098,38 @@ START_TEST(error_status)
 END_TEST
 
 /* One TCase per behaviour, each with a fresh loop, context, pool and peer. */
-static void add_loop_case(Suite *s, const char *name, const TTest *test, double timeout_s, int n)
+Suite *unit_suite(void)
 {
-    TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, timeout_s);
-    tcase_add_loop_test(tc, test, 0, n);
-    suite_add_tcase(s, tc);
-}
-
-static void add_case(Suite *s, const char *name, const TTest *test, double timeout_s)
-{
-    add_loop_case(s, name, test, timeout_s, 1);
-}
-
-static Suite *client_suite(void)
-{
-    Suite *s = suite_create("client");
-    add_loop_case(s, "get_ok", get_ok, 10, 2);
-    add_loop_case(s, "request_head", request_head, 10, 2);
-    add_case(s, "request_memory_until_started", request_memory_until_started, 10);
-    add_loop_case(s, "never_synchronous", never_synchronous, 10, 2);
-    add_loop_case(s, "keepalive_reuse", keepalive_reuse, 10, 2);
-    add_case(s, "max_connections", max_connections, 10);
-    add_case(s, "pool_timeout", pool_timeout, 10);
-    add_case(s, "cancel_while_queued", cancel_while_queued, 10);
-    add_case(s, "no_keepalive", no_keepalive, 10);
-    add_case(s, "keepalive_expiry", keepalive_expiry, 10);
-    add_loop_case(s, "head_method", head_method, 10, 2);
-    add_loop_case(s, "connect_refused", connect_refused, 10, 2);
-    add_case(s, "deadline_timeout", deadline_timeout, 10);
-    add_case(s, "first_byte_timeout", first_byte_timeout, 10);
-    add_case(s, "first_byte_timeout_retried", first_byte_timeout_retried, 10);
-    add_loop_case(s, "retry_503_get", retry_503_get, 10, 2);
-    add_loop_case(s, "no_retry_post", no_retry_post, 10, 2);
-    add_loop_case(s, "retry_after", retry_after, 10, 2);
-    add_case(s, "circuit_breaker", circuit_breaker, 10);
-    add_case(s, "rate_limited", rate_limited, 10);
-    add_case(s, "rate_limit_waits", rate_limit_waits, 10);
-    add_loop_case(s, "cancel_by_pool", cancel_by_pool, 10, 2);
-    add_loop_case(s, "max_response_bytes", max_response_bytes, 10, 4);
-    add_loop_case(s, "stream_backpressure", stream_backpressure, 10, 4);
-    add_loop_case(s, "stream_cancel_in_callback", stream_cancel_in_callback, 10, 4);
-    add_loop_case(s, "stream_pause_beyond_io_timeout", stream_pause_beyond_io_timeout, 10, 2);
-    add_loop_case(s, "stream_error", stream_error, 10, 2);
-    add_loop_case(s, "destroy_releases_handles", destroy_releases_handles, 10, 2);
-    add_case(s, "error_status", error_status, 5);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(client_suite());
-    int failed;
-
-    signal(SIGPIPE, SIG_IGN);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const unit_case_t cases[] = {
+        UNIT_LOOP_CASE(get_ok, 2),
+        UNIT_LOOP_CASE(request_head, 2),
+        UNIT_CASE(request_memory_until_started),
+        UNIT_LOOP_CASE(never_synchronous, 2),
+        UNIT_LOOP_CASE(keepalive_reuse, 2),
+        UNIT_CASE(max_connections),
+        UNIT_CASE(pool_timeout),
+        UNIT_CASE(cancel_while_queued),
+        UNIT_CASE(no_keepalive),
+        UNIT_CASE(keepalive_expiry),
+        UNIT_LOOP_CASE(head_method, 2),
+        UNIT_LOOP_CASE(connect_refused, 2),
+        UNIT_CASE(deadline_timeout),
+        UNIT_CASE(first_byte_timeout),
+        UNIT_CASE(first_byte_timeout_retried),
+        UNIT_LOOP_CASE(retry_503_get, 2),
+        UNIT_LOOP_CASE(no_retry_post, 2),
+        UNIT_LOOP_CASE(retry_after, 2),
+        UNIT_CASE(circuit_breaker),
+        UNIT_CASE(rate_limited),
+        UNIT_CASE(rate_limit_waits),
+        UNIT_LOOP_CASE(cancel_by_pool, 2),
+        UNIT_LOOP_CASE(max_response_bytes, 4),
+        UNIT_LOOP_CASE(stream_backpressure, 4),
+        UNIT_LOOP_CASE(stream_cancel_in_callback, 4),
+        UNIT_LOOP_CASE(stream_pause_beyond_io_timeout, 2),
+        UNIT_LOOP_CASE(stream_error, 2),
+        UNIT_LOOP_CASE(destroy_releases_handles, 2),
+        {"error_status", error_status, 0, 5},
+    };
+    return unit_suite_create("client", setup, teardown, 10, cases, UNIT_LEN(cases));
 }

@@ -4,11 +4,11 @@
  * when the pool goes away. Each test gets a fresh loop, client context, pool and peer.
  */
 #include <check.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_main.h"
 #include "client/upstream.h"
 #include "conf.h"
 #include "gather.h"
@@ -353,36 +353,11 @@ START_TEST(dispose_mid_gather)
 }
 END_TEST
 
-static void add_case(Suite *s, const char *name, const TTest *test)
+Suite *unit_suite(void)
 {
-    TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
-}
-
-static Suite *gather_suite(void)
-{
-    Suite *s = suite_create("gather");
-    add_case(s, "all_succeed", all_succeed);
-    add_case(s, "return_exceptions", return_exceptions);
-    add_case(s, "fail_fast", fail_fast);
-    add_case(s, "fail_fast_unstarted", fail_fast_unstarted);
-    add_case(s, "max_concurrency", max_concurrency);
-    add_case(s, "composition", composition);
-    add_case(s, "dispose_mid_gather", dispose_mid_gather);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(gather_suite());
-    int failed;
-
-    signal(SIGPIPE, SIG_IGN);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const unit_case_t cases[] = {
+        UNIT_CASE(all_succeed),     UNIT_CASE(return_exceptions), UNIT_CASE(fail_fast),          UNIT_CASE(fail_fast_unstarted),
+        UNIT_CASE(max_concurrency), UNIT_CASE(composition),       UNIT_CASE(dispose_mid_gather),
+    };
+    return unit_suite_create("gather", setup, teardown, 10, cases, UNIT_LEN(cases));
 }
