@@ -33,15 +33,11 @@ typedef struct st_unit_case_t {
 } unit_case_t;
 
 /* A case named after its test function. */
-#define UNIT_CASE(test)                                                                                                            \
-    {                                                                                                                              \
-#test, test, 0, 0                                                                                                          \
-    }
+/* clang-format off */
+#define UNIT_CASE(test) {#test, test, 0, 0}
 /* A loop test named after its test function: runs `n` times, _i = 0 .. n-1. */
-#define UNIT_LOOP_CASE(test, n)                                                                                                    \
-    {                                                                                                                              \
-#test, test, (n), 0                                                                                                        \
-    }
+#define UNIT_LOOP_CASE(test, n) {#test, test, (n), 0}
+/* clang-format on */
 #define UNIT_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /**
