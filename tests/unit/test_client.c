@@ -1,6 +1,6 @@
 /*
  * The outbound client against real peers on the same uv loop (peer.h): an h2o server, a
- * listener that never answers, and a port with nothing listening. Each test gets a fresh loop,
+ * listener that never answers, and a port with nothing listening. Each test gets (fixture.h) a fresh loop,
  * an h2o context for the client, a memory pool for its calls and a peer; it writes its own
  * upstream config, runs the loop until the callbacks it expects have run (bounded by a timer),
  * and asserts on what the callbacks and the peer counted.
@@ -11,15 +11,13 @@
  */
 #include <check.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_main.h"
 #include "client/internal.h"
-#include "client/upstream.h"
-#include "conf.h"
-#include "peer.h"
+#include "fixture.h"
 
 #define MAX_RESULTS 16
 
@@ -37,66 +35,21 @@ typedef struct st_result_t {
     h2api_call_t *call;
 } result_t;
 
-static uv_loop_t loop;
-static h2o_globalconf_t globalconf;
-static h2o_context_t ctx;
-static h2o_mem_pool_t pool;
-static peer_t *peer;
-static silent_t *silent;
-static h2api_conf_t *conf;
-static h2api_client_t *client;
 static result_t results[MAX_RESULTS];
 static h2api_upstream_t *chain_up; /* keepalive_reuse */
-static int num_done;               /* callbacks run, all calls together */
 static int use_h2;                 /* start_client adds `http2: on` to every upstream */
 
 static void setup(void)
 {
-    ck_assert_int_eq(uv_loop_init(&loop), 0);
-    h2o_config_init(&globalconf);
-    h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    h2o_context_init(&ctx, &loop, &globalconf);
-    h2o_mem_init_pool(&pool);
+    fx_setup();
     memset(results, 0, sizeof(results));
-    num_done = 0;
-    peer = peer_start(&loop, 0);
-    ck_assert_ptr_nonnull(peer);
-    silent = NULL;
-    conf = NULL;
-    client = NULL;
     use_h2 = 0;
-}
-
-static int everything_stopped(void *data)
-{
-    return (peer == NULL || peer_stopped(peer)) && (silent == NULL || silent_stopped(silent));
-}
-
-static void teardown(void)
-{
-    h2o_mem_clear_pool(&pool); /* cancels what is still running */
-    if (client != NULL)
-        h2api_client_destroy(client);
-    if (peer != NULL)
-        peer_stop(peer);
-    if (silent != NULL)
-        silent_stop(silent);
-    ck_assert_msg(peer_run_until(&loop, everything_stopped, NULL, 3000), "the peers did not stop: %zu connections open",
-                  peer != NULL ? peer->num_open : 0);
-    if (peer != NULL)
-        peer_free(peer);
-    if (silent != NULL)
-        silent_free(silent);
-    h2o_context_dispose(&ctx);
-    h2o_config_dispose(&globalconf);
-    h2api_conf_free(conf);
-    ck_assert_int_eq(peer_loop_close(&loop), 0);
 }
 
 /* Loads "listen + upstreams:" followed by the printf-formatted upstream entries and creates the client. */
 __attribute__((format(printf, 1, 2))) static void start_client(const char *fmt, ...)
 {
-    char yaml[4096], errbuf[256];
+    char yaml[4096];
     va_list args;
     int n = snprintf(yaml, sizeof(yaml), "listen:\n  - 127.0.0.1:0\nupstreams:\n");
     va_start(args, fmt);
@@ -113,28 +66,18 @@ __attribute__((format(printf, 1, 2))) static void start_client(const char *fmt, 
             ck_assert_int_lt(n, (int)sizeof(yaml));
         }
     }
-    conf = h2api_conf_load_string("test.yaml", yaml, n, errbuf, sizeof(errbuf));
-    ck_assert_msg(conf != NULL, "%s\n%s", errbuf, yaml);
-    client = h2api_client_create(&ctx, conf, 1, errbuf, sizeof(errbuf));
-    ck_assert_msg(client != NULL, "%s", errbuf);
-}
-
-static h2api_upstream_t *upstream(const char *name)
-{
-    h2api_upstream_t *up = h2api_client_upstream(client, name);
-    ck_assert_ptr_nonnull(up);
-    return up;
+    fx_start_client(yaml, n);
 }
 
 static void on_done(void *data, const char *errstr, const h2api_call_res_t *res)
 {
     result_t *r = data;
     ++r->num_calls;
-    ++num_done;
+    ++fx.num_done;
     if (!r->returned)
         r->called_inside = 1;
     r->errstr = errstr;
-    r->done_at = uv_now(&loop);
+    r->done_at = uv_now(&fx.loop);
     if (errstr == NULL) {
         ck_assert_ptr_nonnull(res);
         r->status = res->status;
@@ -160,46 +103,24 @@ static h2api_call_req_t *make_req(h2o_mem_pool_t *p, const char *method, const c
 static void call_in(h2o_mem_pool_t *p, h2api_upstream_t *up, const char *method, const char *path, result_t *r)
 {
     memset(r, 0, sizeof(*r));
-    r->started_at = uv_now(&loop);
+    r->started_at = uv_now(&fx.loop);
     ck_assert_int_eq(h2api_upstream_call(up, p, make_req(p, method, path, NULL), on_done, r, &r->call), 0);
     r->returned = 1;
 }
 
 static void call(h2api_upstream_t *up, const char *method, const char *path, result_t *r)
 {
-    call_in(&pool, up, method, path, r);
-}
-
-static int done_reached(void *data)
-{
-    return num_done >= *(int *)data;
-}
-
-/* Runs the loop until `n` callbacks in all have run; fails the test after `max_ms`. */
-static void wait_done(int n, uint64_t max_ms)
-{
-    ck_assert_msg(peer_run_until(&loop, done_reached, &n, max_ms), "%d of %d callbacks after %llu ms", num_done, n,
-                  (unsigned long long)max_ms);
-}
-
-static int peer_is_stopped(void *data)
-{
-    return peer_stopped(peer);
-}
-
-static int peer_closed_reached(void *data)
-{
-    return peer->num_closed >= *(size_t *)data;
+    call_in(&fx.pool, up, method, path, r);
 }
 
 static int peer_aborted_reached(void *data)
 {
-    return peer->num_aborted >= *(size_t *)data;
+    return fx.peer->num_aborted >= *(size_t *)data;
 }
 
 static int silent_closed_reached(void *data)
 {
-    return silent->num_client_closed >= *(size_t *)data;
+    return fx.silent->num_client_closed >= *(size_t *)data;
 }
 
 static h2api_upstream_stats_t stats_of(h2api_upstream_t *up)
@@ -241,10 +162,10 @@ static const h2o_header_t *find_header(const result_t *r, const char *name)
 START_TEST(get_ok)
 {
     use_h2 = _i & 1;
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     call(up, "GET", "/ok", results);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
 
     ck_assert_ok(results, 200);
     ck_assert_body(results, "{\"ok\":true}");
@@ -269,10 +190,10 @@ START_TEST(get_ok)
     ck_assert_uint_eq(st.in_flight, 0);
     ck_assert_uint_eq(st.queued, 0);
     ck_assert_str_eq(st.transport, use_h2 ? "h2" : "http/1.1");
-    ck_assert_uint_eq(peer->num_requests, 1);
+    ck_assert_uint_eq(fx.peer->num_requests, 1);
 
     /* nothing more arrives */
-    peer_run_for(&loop, 100);
+    peer_run_for(&fx.loop, 100);
     ck_assert_int_eq(results->num_calls, 1);
 }
 END_TEST
@@ -280,22 +201,22 @@ END_TEST
 START_TEST(request_head)
 {
     use_h2 = _i & 1;
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u/api\n    headers:\n      user-agent: h2api-test\n", peer->port);
-    h2o_iovec_t *name = h2o_mem_alloc_pool(&pool, sizeof(*name));
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u/api\n    headers:\n      user-agent: h2api-test\n", fx.peer->port);
+    h2o_iovec_t *name = h2o_mem_alloc_pool(&fx.pool, sizeof(*name));
     *name = h2o_iovec_init(H2O_STRLIT("x-test"));
-    h2o_header_t *headers = h2o_mem_alloc_pool(&pool, sizeof(*headers));
+    h2o_header_t *headers = h2o_mem_alloc_pool(&fx.pool, sizeof(*headers));
     *headers = (h2o_header_t){name, NULL, h2o_iovec_init(H2O_STRLIT("hello"))};
-    h2api_call_req_t *creq = make_req(&pool, "POST", "/echo?x=1", "hello");
+    h2api_call_req_t *creq = make_req(&fx.pool, "POST", "/echo?x=1", "hello");
     creq->headers = headers;
     creq->num_headers = 1;
-    ck_assert_int_eq(h2api_upstream_call(upstream("peer"), &pool, creq, on_done, results, NULL), 0);
+    ck_assert_int_eq(h2api_upstream_call(fx_upstream("peer"), &fx.pool, creq, on_done, results, NULL), 0);
     results->returned = 1;
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
 
     char expected[256];
     snprintf(expected, sizeof(expected),
              "POST /api/echo?x=1\nhost: 127.0.0.1:%u\nuser-agent: h2api-test\nx-test: hello\ncontent-length: 5\n\nhello",
-             peer->port);
+             fx.peer->port);
     ck_assert_ok(results, 200);
     ck_assert_body(results, expected);
 }
@@ -320,7 +241,7 @@ static void start_call_then_reuse_memory(h2api_upstream_t *up)
                                     .headers = &reused_header,
                                     .num_headers = 1,
                                     .body = h2o_iovec_init(reused_body, 5)};
-    ck_assert_int_eq(h2api_upstream_call(up, &pool, &reused_req, on_done, results, NULL), 0);
+    ck_assert_int_eq(h2api_upstream_call(up, &fx.pool, &reused_req, on_done, results, NULL), 0);
     results->returned = 1;
     /* the call is started: the caller reuses its memory for something else */
     memcpy(reused_name, "x-gone", 6);
@@ -332,13 +253,13 @@ static void start_call_then_reuse_memory(h2api_upstream_t *up)
 
 START_TEST(request_memory_until_started)
 {
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    headers:\n      user-agent: h2api-test\n", peer->port);
-    start_call_then_reuse_memory(upstream("peer"));
-    wait_done(1, 3000);
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    headers:\n      user-agent: h2api-test\n", fx.peer->port);
+    start_call_then_reuse_memory(fx_upstream("peer"));
+    fx_wait_done(1, 3000);
 
     char expected[256];
     snprintf(expected, sizeof(expected),
-             "POST /echo\nhost: 127.0.0.1:%u\nuser-agent: h2api-test\nx-test: hello\ncontent-length: 5\n\nhello", peer->port);
+             "POST /echo\nhost: 127.0.0.1:%u\nuser-agent: h2api-test\nx-test: hello\ncontent-length: 5\n\nhello", fx.peer->port);
     ck_assert_int_eq(results->num_calls, 1);
     ck_assert_msg(results->errstr == NULL && results->status == 200 && results->body.len == strlen(expected) &&
                       memcmp(results->body.base, expected, results->body.len) == 0,
@@ -351,17 +272,17 @@ START_TEST(never_synchronous)
     use_h2 = _i & 1;
     start_client("  peer:\n    base_url: http://127.0.0.1:%u\n"
                  "  dead:\n    base_url: http://127.0.0.1:%u\n    retry: {attempts: 1}\n",
-                 peer->port, peer_free_port());
+                 fx.peer->port, peer_free_port());
     /* success, then a second call on the kept-alive connection (handed over at once by the pool) */
-    call(upstream("peer"), "GET", "/ok", results + 0);
+    call(fx_upstream("peer"), "GET", "/ok", results + 0);
     ck_assert_int_eq(results[0].num_calls, 0);
-    wait_done(1, 3000);
-    call(upstream("peer"), "GET", "/ok", results + 1);
+    fx_wait_done(1, 3000);
+    call(fx_upstream("peer"), "GET", "/ok", results + 1);
     ck_assert_int_eq(results[1].num_calls, 0);
     /* connect refused */
-    call(upstream("dead"), "GET", "/ok", results + 2);
+    call(fx_upstream("dead"), "GET", "/ok", results + 2);
     ck_assert_int_eq(results[2].num_calls, 0);
-    wait_done(3, 3000);
+    fx_wait_done(3, 3000);
 
     for (int i = 0; i != 3; ++i) {
         ck_assert_int_eq(results[i].num_calls, 1);
@@ -370,7 +291,7 @@ START_TEST(never_synchronous)
     ck_assert_ok(results + 0, 200);
     ck_assert_ok(results + 1, 200);
     ck_assert_err(results + 2, h2api_err_connect);
-    ck_assert_uint_eq(peer->num_accepted, 1);
+    ck_assert_uint_eq(fx.peer->num_accepted, 1);
 }
 END_TEST
 
@@ -384,7 +305,7 @@ static void on_done_chain(void *data, const char *errstr, const h2api_call_res_t
     if (r + 1 < results + 10) {
         memset(r + 1, 0, sizeof(*r));
         ck_assert_int_eq(
-            h2api_upstream_call(chain_up, &pool, make_req(&pool, "GET", "/ok", NULL), on_done_chain, r + 1, &r[1].call), 0);
+            h2api_upstream_call(chain_up, &fx.pool, make_req(&fx.pool, "GET", "/ok", NULL), on_done_chain, r + 1, &r[1].call), 0);
         r[1].returned = 1;
     }
 }
@@ -392,17 +313,17 @@ static void on_done_chain(void *data, const char *errstr, const h2api_call_res_t
 START_TEST(keepalive_reuse)
 {
     use_h2 = _i & 1;
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", peer->port);
-    h2api_upstream_t *up = chain_up = upstream("peer");
-    ck_assert_int_eq(h2api_upstream_call(up, &pool, make_req(&pool, "GET", "/ok", NULL), on_done_chain, results, &results->call),
-                     0);
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", fx.peer->port);
+    h2api_upstream_t *up = chain_up = fx_upstream("peer");
+    ck_assert_int_eq(
+        h2api_upstream_call(up, &fx.pool, make_req(&fx.pool, "GET", "/ok", NULL), on_done_chain, results, &results->call), 0);
     results->returned = 1;
-    wait_done(10, 5000);
+    fx_wait_done(10, 5000);
 
     for (int i = 0; i != 10; ++i)
         ck_assert_ok(results + i, 200);
-    ck_assert_uint_eq(peer->num_requests, 10);
-    ck_assert_uint_eq(peer->num_accepted, 1);
+    ck_assert_uint_eq(fx.peer->num_requests, 10);
+    ck_assert_uint_eq(fx.peer->num_accepted, 1);
     h2api_upstream_stats_t st = stats_of(up);
     ck_assert_uint_eq(st.connections_open, 1);
     ck_assert_uint_eq(st.attempts, 10);
@@ -411,100 +332,100 @@ END_TEST
 
 START_TEST(max_connections)
 {
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_connections: 2\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_connections: 2\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     for (int i = 0; i != 10; ++i)
         call(up, "GET", "/slow?ms=50", results + i);
     h2api_upstream_stats_t st = stats_of(up);
     ck_assert_uint_le(st.in_flight, 2);
     ck_assert_uint_eq(st.queued + st.in_flight, 10);
-    wait_done(10, 5000);
+    fx_wait_done(10, 5000);
 
     for (int i = 0; i != 10; ++i) {
         ck_assert_ok(results + i, 200);
         ck_assert_body(results + i, "/slow?ms=50");
     }
-    ck_assert_uint_eq(peer->num_requests, 10);
-    ck_assert_uint_le(peer->max_open, 2);
-    ck_assert_uint_le(peer->max_active, 2);
-    ck_assert_uint_eq(peer->num_accepted, 2);
+    ck_assert_uint_eq(fx.peer->num_requests, 10);
+    ck_assert_uint_le(fx.peer->max_open, 2);
+    ck_assert_uint_le(fx.peer->max_active, 2);
+    ck_assert_uint_eq(fx.peer->num_accepted, 2);
 }
 END_TEST
 
 START_TEST(pool_timeout)
 {
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_connections: 1\n    pool_timeout_ms: 100\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_connections: 1\n    pool_timeout_ms: 100\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     call(up, "GET", "/slow?ms=500", results + 0);
     call(up, "GET", "/slow?ms=500", results + 1);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
     ck_assert_err(results + 1, h2api_err_pool_timeout);
     ck_assert_int_eq(results[0].num_calls, 0);
     uint64_t waited = results[1].done_at - results[1].started_at;
     ck_assert_msg(waited >= 95 && waited < 400, "failed after %llu ms", (unsigned long long)waited);
-    wait_done(2, 3000);
+    fx_wait_done(2, 3000);
     ck_assert_ok(results + 0, 200);
-    ck_assert_uint_eq(peer->num_requests, 1);
+    ck_assert_uint_eq(fx.peer->num_requests, 1);
     ck_assert_uint_eq(stats_of(up).errors, 1);
 }
 END_TEST
 
 START_TEST(cancel_while_queued)
 {
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_connections: 1\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_connections: 1\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     call(up, "GET", "/slow?ms=200", results + 0);
     call(up, "GET", "/ok", results + 1);
     call(up, "GET", "/ok", results + 2);
     ck_assert_uint_eq(stats_of(up).queued, 2);
     h2api_call_cancel(results[1].call);
     ck_assert_uint_eq(stats_of(up).queued, 1);
-    wait_done(2, 3000);
-    peer_run_for(&loop, 100);
+    fx_wait_done(2, 3000);
+    peer_run_for(&fx.loop, 100);
 
     ck_assert_ok(results + 0, 200);
     ck_assert_int_eq(results[1].num_calls, 0);
     ck_assert_ok(results + 2, 200);
-    ck_assert_uint_eq(peer->num_requests, 2);
-    ck_assert_str_eq(peer->log[1], "/ok");
+    ck_assert_uint_eq(fx.peer->num_requests, 2);
+    ck_assert_str_eq(fx.peer->log[1], "/ok");
     ck_assert_uint_eq(stats_of(up).queued, 0);
 }
 END_TEST
 
 START_TEST(no_keepalive)
 {
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_keepalive_connections: 0\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_keepalive_connections: 0\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     for (int i = 0; i != 3; ++i) {
         call(up, "GET", "/ok", results + i);
-        wait_done(i + 1, 3000);
+        fx_wait_done(i + 1, 3000);
         ck_assert_ok(results + i, 200);
     }
-    ck_assert_uint_eq(peer->num_accepted, 3);
+    ck_assert_uint_eq(fx.peer->num_accepted, 3);
     size_t three = 3;
-    ck_assert(peer_run_until(&loop, peer_closed_reached, &three, 2000));
+    ck_assert(peer_run_until(&fx.loop, fx_peer_closed_reached, &three, 2000));
     ck_assert_uint_eq(stats_of(up).connections_open, 0);
 }
 END_TEST
 
 START_TEST(keepalive_expiry)
 {
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    keepalive_expiry_ms: 100\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    keepalive_expiry_ms: 100\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     call(up, "GET", "/ok", results + 0);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
     ck_assert_ok(results + 0, 200);
     ck_assert_uint_eq(stats_of(up).connections_open, 1);
     /* an idle connection older than keepalive_expiry_ms is not reused */
-    peer_run_for(&loop, 150);
+    peer_run_for(&fx.loop, 150);
     call(up, "GET", "/ok", results + 1);
-    wait_done(2, 3000);
+    fx_wait_done(2, 3000);
     ck_assert_ok(results + 1, 200);
-    ck_assert_uint_eq(peer->num_accepted, 2);
-    ck_assert_uint_ge(peer->num_closed, 1);
+    ck_assert_uint_eq(fx.peer->num_accepted, 2);
+    ck_assert_uint_ge(fx.peer->num_closed, 1);
     /* nor kept: libh2o's socket pool sweeps idle connections once a second */
     size_t two = 2;
-    ck_assert_msg(peer_run_until(&loop, peer_closed_reached, &two, 2500), "the idle connection stayed open");
+    ck_assert_msg(peer_run_until(&fx.loop, fx_peer_closed_reached, &two, 2500), "the idle connection stayed open");
     ck_assert_uint_eq(stats_of(up).connections_open, 0);
 }
 END_TEST
@@ -512,10 +433,10 @@ END_TEST
 START_TEST(head_method)
 {
     use_h2 = _i & 1;
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    timeout_ms: 1000\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    timeout_ms: 1000\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     call(up, "HEAD", "/big?bytes=100", results + 0);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
     ck_assert_ok(results + 0, 200);
     ck_assert_int_eq(results[0].body.len, 0);
     const h2o_header_t *h = find_header(results + 0, "content-length");
@@ -524,10 +445,10 @@ START_TEST(head_method)
     ck_assert_uint_lt(results[0].done_at - results[0].started_at, 500);
     /* the connection is reusable: no body was left on it */
     call(up, "GET", "/ok", results + 1);
-    wait_done(2, 3000);
+    fx_wait_done(2, 3000);
     ck_assert_ok(results + 1, 200);
     ck_assert_body(results + 1, "{\"ok\":true}");
-    ck_assert_uint_eq(peer->num_accepted, 1);
+    ck_assert_uint_eq(fx.peer->num_accepted, 1);
 }
 END_TEST
 
@@ -539,9 +460,9 @@ START_TEST(connect_refused)
     start_client("  dead:\n    base_url: http://127.0.0.1:%u\n"
                  "    retry: {attempts: 3, backoff_base_ms: 1, backoff_cap_ms: 5}\n    circuit_breaker: {failures: 0}\n",
                  peer_free_port());
-    h2api_upstream_t *up = upstream("dead");
+    h2api_upstream_t *up = fx_upstream("dead");
     call(up, "GET", "/ok", results);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
 
     ck_assert_err(results, h2api_err_connect);
     h2api_upstream_stats_t st = stats_of(up);
@@ -555,26 +476,26 @@ END_TEST
 
 static void start_silent_client(const char *timeouts)
 {
-    silent = silent_start(&loop);
-    ck_assert_ptr_nonnull(silent);
-    start_client("  silent:\n    base_url: http://127.0.0.1:%u\n%s", silent->port, timeouts);
+    fx.silent = silent_start(&fx.loop);
+    ck_assert_ptr_nonnull(fx.silent);
+    start_client("  silent:\n    base_url: http://127.0.0.1:%u\n%s", fx.silent->port, timeouts);
 }
 
 START_TEST(deadline_timeout)
 {
     start_silent_client(
         "    timeout_ms: 200\n    first_byte_timeout_ms: 1000\n    retry: {attempts: 3, backoff_base_ms: 1, backoff_cap_ms: 5}\n");
-    h2api_upstream_t *up = upstream("silent");
+    h2api_upstream_t *up = fx_upstream("silent");
     call(up, "GET", "/ok", results);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
 
     ck_assert_err(results, h2api_err_timeout);
     uint64_t took = results->done_at - results->started_at;
     ck_assert_msg(took >= 195 && took < 600, "failed after %llu ms", (unsigned long long)took);
-    ck_assert_uint_eq(silent->num_accepted, 1);
+    ck_assert_uint_eq(fx.silent->num_accepted, 1);
     /* the abandoned attempt's connection is closed */
     size_t one = 1;
-    ck_assert(peer_run_until(&loop, silent_closed_reached, &one, 1000));
+    ck_assert(peer_run_until(&fx.loop, silent_closed_reached, &one, 1000));
     ck_assert_uint_eq(stats_of(up).in_flight, 0);
 }
 END_TEST
@@ -582,16 +503,16 @@ END_TEST
 START_TEST(first_byte_timeout)
 {
     start_silent_client("    timeout_ms: 1000\n    first_byte_timeout_ms: 150\n    retry: {attempts: 1}\n");
-    h2api_upstream_t *up = upstream("silent");
+    h2api_upstream_t *up = fx_upstream("silent");
     call(up, "GET", "/ok", results);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
 
     ck_assert_err(results, h2api_err_first_byte_timeout);
     uint64_t took = results->done_at - results->started_at;
     ck_assert_msg(took >= 145 && took < 600, "failed after %llu ms", (unsigned long long)took);
     size_t one = 1;
-    ck_assert(peer_run_until(&loop, silent_closed_reached, &one, 1000));
-    ck_assert_uint_eq(silent->num_accepted, 1);
+    ck_assert(peer_run_until(&fx.loop, silent_closed_reached, &one, 1000));
+    ck_assert_uint_eq(fx.silent->num_accepted, 1);
 }
 END_TEST
 
@@ -599,9 +520,9 @@ START_TEST(first_byte_timeout_retried)
 {
     start_silent_client("    timeout_ms: 3000\n    first_byte_timeout_ms: 100\n"
                         "    retry: {attempts: 3, backoff_base_ms: 1, backoff_cap_ms: 5}\n    circuit_breaker: {failures: 0}\n");
-    h2api_upstream_t *up = upstream("silent");
+    h2api_upstream_t *up = fx_upstream("silent");
     call(up, "GET", "/ok", results);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
 
     ck_assert_err(results, h2api_err_first_byte_timeout);
     uint64_t took = results->done_at - results->started_at;
@@ -609,8 +530,8 @@ START_TEST(first_byte_timeout_retried)
     ck_assert_uint_eq(stats_of(up).attempts, 3);
     ck_assert_uint_eq(stats_of(up).retries, 2);
     size_t three = 3;
-    ck_assert(peer_run_until(&loop, silent_closed_reached, &three, 1000));
-    ck_assert_uint_eq(silent->num_accepted, 3);
+    ck_assert(peer_run_until(&fx.loop, silent_closed_reached, &three, 1000));
+    ck_assert_uint_eq(fx.silent->num_accepted, 3);
 }
 END_TEST
 
@@ -619,25 +540,25 @@ START_TEST(retry_503_get)
     use_h2 = _i & 1;
     start_client("  peer:\n    base_url: http://127.0.0.1:%u\n"
                  "    retry: {attempts: 3, backoff_base_ms: 1, backoff_cap_ms: 5}\n    circuit_breaker: {failures: 0}\n",
-                 peer->port);
-    h2api_upstream_t *up = upstream("peer");
+                 fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     call(up, "GET", "/status/503", results);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
 
     /* the last answer is delivered as a response */
     ck_assert_ok(results, 503);
     ck_assert_body(results, "status 503");
-    ck_assert_uint_eq(peer->num_requests, 3);
+    ck_assert_uint_eq(fx.peer->num_requests, 3);
     h2api_upstream_stats_t st = stats_of(up);
     ck_assert_uint_eq(st.attempts, 3);
     ck_assert_uint_eq(st.retries, 2);
     ck_assert_uint_eq(st.errors, 0);
     /* the retried answers were read to their end: one connection served all three */
-    ck_assert_uint_eq(peer->num_accepted, 1);
+    ck_assert_uint_eq(fx.peer->num_accepted, 1);
 
     /* and the peer agrees over HTTP */
     call(up, "GET", "/count", results + 1);
-    wait_done(2, 3000);
+    fx_wait_done(2, 3000);
     ck_assert_ok(results + 1, 200);
     ck_assert_body(results + 1, "{\"requests\":3,\"connections\":1}");
 }
@@ -648,13 +569,13 @@ START_TEST(no_retry_post)
     use_h2 = _i & 1;
     start_client("  peer:\n    base_url: http://127.0.0.1:%u\n"
                  "    retry: {attempts: 3, backoff_base_ms: 1, backoff_cap_ms: 5}\n    circuit_breaker: {failures: 0}\n",
-                 peer->port);
-    h2api_upstream_t *up = upstream("peer");
+                 fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     call(up, "POST", "/status/503", results);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
 
     ck_assert_ok(results, 503);
-    ck_assert_uint_eq(peer->num_requests, 1);
+    ck_assert_uint_eq(fx.peer->num_requests, 1);
     ck_assert_uint_eq(stats_of(up).attempts, 1);
     ck_assert_uint_eq(stats_of(up).retries, 0);
 }
@@ -668,17 +589,17 @@ START_TEST(retry_after)
                  "    retry: {attempts: 2, backoff_base_ms: 1, backoff_cap_ms: 250}\n    circuit_breaker: {failures: 0}\n"
                  "  uncapped:\n    base_url: http://127.0.0.1:%u\n"
                  "    retry: {attempts: 2, backoff_base_ms: 1, backoff_cap_ms: 3000}\n    circuit_breaker: {failures: 0}\n",
-                 peer->port, peer->port);
-    call(upstream("capped"), "GET", "/status/503?retry_after=1", results + 0);
-    call(upstream("uncapped"), "GET", "/status/503?retry_after=1", results + 1);
-    wait_done(2, 4000);
+                 fx.peer->port, fx.peer->port);
+    call(fx_upstream("capped"), "GET", "/status/503?retry_after=1", results + 0);
+    call(fx_upstream("uncapped"), "GET", "/status/503?retry_after=1", results + 1);
+    fx_wait_done(2, 4000);
 
     ck_assert_ok(results + 0, 503);
     ck_assert_ok(results + 1, 503);
     uint64_t capped = results[0].done_at - results[0].started_at, uncapped = results[1].done_at - results[1].started_at;
     ck_assert_msg(capped >= 250 && capped < 900, "capped retry after %llu ms", (unsigned long long)capped);
     ck_assert_msg(uncapped >= 1000 && uncapped < 1800, "uncapped retry after %llu ms", (unsigned long long)uncapped);
-    ck_assert_uint_eq(peer->num_requests, 4);
+    ck_assert_uint_eq(fx.peer->num_requests, 4);
 }
 END_TEST
 
@@ -687,11 +608,11 @@ END_TEST
 /* Restarts the peer on the same port (the upstream came back). */
 static void peer_restart(uint16_t port)
 {
-    peer_stop(peer);
-    ck_assert(peer_run_until(&loop, peer_is_stopped, NULL, 2000));
-    peer_free(peer);
-    peer = peer_start(&loop, port);
-    ck_assert_ptr_nonnull(peer);
+    peer_stop(fx.peer);
+    ck_assert(peer_run_until(&fx.loop, fx_peer_stopped, NULL, 2000));
+    peer_free(fx.peer);
+    fx.peer = peer_start(&fx.loop, port);
+    ck_assert_ptr_nonnull(fx.peer);
 }
 
 START_TEST(circuit_breaker)
@@ -700,11 +621,11 @@ START_TEST(circuit_breaker)
     start_client("  flaky:\n    base_url: http://127.0.0.1:%u\n    retry: {attempts: 1}\n"
                  "    circuit_breaker: {failures: 2, base_open_ms: 300, open_ms: 2000, half_open_calls: 1}\n",
                  port);
-    h2api_upstream_t *up = upstream("flaky");
+    h2api_upstream_t *up = fx_upstream("flaky");
     call(up, "GET", "/ok", results + 0);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
     call(up, "GET", "/ok", results + 1);
-    wait_done(2, 3000);
+    fx_wait_done(2, 3000);
     ck_assert_err(results + 0, h2api_err_connect);
     ck_assert_err(results + 1, h2api_err_connect);
     ck_assert_int_eq(stats_of(up).breaker_open, 1);
@@ -718,23 +639,23 @@ START_TEST(circuit_breaker)
     call(up, "POST", "/ok", results + 3);
     call(up, "GET", "/ok", results + 4);
     ck_assert_int_eq(results[2].num_calls, 0);
-    peer_run_for(&loop, 150);
-    ck_assert_uint_eq(peer->num_accepted, 0);
-    wait_done(5, 3000);
+    peer_run_for(&fx.loop, 150);
+    ck_assert_uint_eq(fx.peer->num_accepted, 0);
+    fx_wait_done(5, 3000);
     for (int i = 2; i != 5; ++i) {
         ck_assert_ok(results + i, 200);
         /* from the trip's callback, which runs a moment after the trip itself */
         uint64_t waited = results[i].done_at - results[1].done_at;
         ck_assert_msg(waited >= 250 && waited < 1000, "call %d answered %llu ms after the trip", i, (unsigned long long)waited);
     }
-    ck_assert_uint_eq(peer->num_requests, 3);
+    ck_assert_uint_eq(fx.peer->num_requests, 3);
     h2api_upstream_stats_t st = stats_of(up);
     ck_assert_int_eq(st.breaker_open, 0);
     ck_assert_uint_eq(st.breaker_waited, 3);
     ck_assert_uint_eq(st.breaker_rejected, 0);
     ck_assert_uint_eq(st.attempts, 5);
     call(up, "GET", "/ok", results + 5);
-    wait_done(6, 3000);
+    fx_wait_done(6, 3000);
     ck_assert_ok(results + 5, 200);
     ck_assert_uint_lt(results[5].done_at - results[5].started_at, 100);
 }
@@ -747,26 +668,26 @@ START_TEST(circuit_breaker_backs_off)
     start_client("  dead:\n    base_url: http://127.0.0.1:%u\n    retry: {attempts: 1}\n"
                  "    circuit_breaker: {failures: 1, base_open_ms: 100, open_ms: 400}\n",
                  peer_free_port());
-    h2api_upstream_t *up = upstream("dead");
+    h2api_upstream_t *up = fx_upstream("dead");
     call(up, "GET", "/ok", results + 0);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
     ck_assert_err(results + 0, h2api_err_connect);
     uint64_t tripped_at = results[0].done_at;
 
     call(up, "GET", "/ok", results + 1); /* waits 100 ms, is the trial, fails: open 200 ms */
-    wait_done(2, 3000);
+    fx_wait_done(2, 3000);
     ck_assert_err(results + 1, h2api_err_connect);
     uint64_t t1 = results[1].done_at - tripped_at;
     ck_assert_msg(t1 >= 95 && t1 < 180, "first trial %llu ms after the trip", (unsigned long long)t1);
 
     call(up, "GET", "/ok", results + 2); /* waits 200 ms, is the trial, fails: open 400 ms */
-    wait_done(3, 3000);
+    fx_wait_done(3, 3000);
     ck_assert_err(results + 2, h2api_err_connect);
     uint64_t t2 = results[2].done_at - results[1].done_at;
     ck_assert_msg(t2 >= 195 && t2 < 290, "second trial %llu ms after the first", (unsigned long long)t2);
 
     call(up, "GET", "/ok", results + 3); /* three trips in a row: fails at once */
-    wait_done(4, 3000);
+    fx_wait_done(4, 3000);
     ck_assert_err(results + 3, h2api_err_circuit_open);
     ck_assert_msg(!results[3].called_inside, "completed inside h2api_upstream_call");
     ck_assert_uint_lt(results[3].done_at - results[3].started_at, 200); /* waiting would take 400 ms */
@@ -782,29 +703,29 @@ START_TEST(circuit_breaker_rides_restart)
     /* connect errors are retried whatever the method (nothing was sent), beyond retry.attempts
      * while the breaker is open: an upstream down for 250 ms costs no call */
     use_h2 = _i & 1;
-    uint16_t port = peer->port;
+    uint16_t port = fx.peer->port;
     start_client("  restarting:\n    base_url: http://127.0.0.1:%u\n    max_keepalive_connections: 0\n"
                  "    retry: {attempts: 2, backoff_base_ms: 10, backoff_cap_ms: 50}\n"
                  "    circuit_breaker: {failures: 3, base_open_ms: 300, open_ms: 2000}\n",
                  port);
-    h2api_upstream_t *up = upstream("restarting");
+    h2api_upstream_t *up = fx_upstream("restarting");
     call(up, "GET", "/ok", results + 0);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
     ck_assert_ok(results + 0, 200);
-    peer_stop(peer);
-    ck_assert(peer_run_until(&loop, peer_is_stopped, NULL, 2000));
-    peer_free(peer);
-    peer = NULL;
+    peer_stop(fx.peer);
+    ck_assert(peer_run_until(&fx.loop, fx_peer_stopped, NULL, 2000));
+    peer_free(fx.peer);
+    fx.peer = NULL;
     for (int i = 1; i != 5; ++i)
         call(up, i % 2 ? "GET" : "POST", "/ok", results + i);
-    peer_run_for(&loop, 250);
+    peer_run_for(&fx.loop, 250);
     ck_assert_int_eq(num_done, 1);
-    peer = peer_start(&loop, port);
-    ck_assert_ptr_nonnull(peer);
-    wait_done(5, 3000);
+    fx.peer = peer_start(&fx.loop, port);
+    ck_assert_ptr_nonnull(fx.peer);
+    fx_wait_done(5, 3000);
     for (int i = 1; i != 5; ++i)
         ck_assert_ok(results + i, 200);
-    ck_assert_uint_eq(peer->num_requests, 4); /* each POST reached the upstream once */
+    ck_assert_uint_eq(fx.peer->num_requests, 4); /* each POST reached the upstream once */
     ck_assert_uint_ge(stats_of(up).breaker_trips, 1);
 }
 END_TEST
@@ -815,18 +736,18 @@ START_TEST(rate_limited)
      * (well under 500 ms, however loaded the machine: a wait would be 1000 ms) */
     start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    pool_timeout_ms: 500\n"
                  "    rate_limit: {requests_per_second: 1, burst: 1}\n",
-                 peer->port);
-    h2api_upstream_t *up = upstream("peer");
+                 fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     call(up, "GET", "/ok", results + 0);
     call(up, "GET", "/ok", results + 1);
     ck_assert_int_eq(results[1].num_calls, 0);
-    wait_done(2, 3000);
+    fx_wait_done(2, 3000);
 
     ck_assert_ok(results + 0, 200);
     ck_assert_err(results + 1, h2api_err_rate_limited);
     ck_assert_msg(!results[1].called_inside, "completed inside h2api_upstream_call");
     ck_assert_uint_lt(results[1].done_at - results[1].started_at, 500);
-    ck_assert_uint_eq(peer->num_requests, 1);
+    ck_assert_uint_eq(fx.peer->num_requests, 1);
     ck_assert_uint_eq(stats_of(up).rate_limited, 1);
 }
 END_TEST
@@ -835,11 +756,11 @@ START_TEST(rate_limit_waits)
 {
     start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    pool_timeout_ms: 500\n"
                  "    rate_limit: {requests_per_second: 10, burst: 1}\n",
-                 peer->port);
-    h2api_upstream_t *up = upstream("peer");
+                 fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     call(up, "GET", "/ok", results + 0);
     call(up, "GET", "/ok", results + 1);
-    wait_done(2, 3000);
+    fx_wait_done(2, 3000);
 
     ck_assert_ok(results + 0, 200);
     ck_assert_ok(results + 1, 200);
@@ -856,12 +777,12 @@ START_TEST(cancel_by_pool)
 {
     use_h2 = _i & 1;
     h2o_mem_pool_t req_pool;
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     h2o_mem_init_pool(&req_pool);
     call_in(&req_pool, up, "GET", "/slow?ms=300", results + 0);
-    peer_run_for(&loop, 50);
-    ck_assert_uint_eq(peer->num_active, 1);
+    peer_run_for(&fx.loop, 50);
+    ck_assert_uint_eq(fx.peer->num_active, 1);
     ck_assert_uint_eq(stats_of(up).in_flight, 1);
 
     /* the downstream request goes away: HTTP/1.1 closes the connection, h2 resets the stream
@@ -870,20 +791,20 @@ START_TEST(cancel_by_pool)
     ck_assert_uint_eq(stats_of(up).in_flight, 0);
     size_t one = 1;
     if (use_h2) {
-        ck_assert_msg(peer_run_until(&loop, peer_aborted_reached, &one, 2000), "the peer's request was not reset");
+        ck_assert_msg(peer_run_until(&fx.loop, peer_aborted_reached, &one, 2000), "the peer's request was not reset");
     } else {
-        ck_assert_msg(peer_run_until(&loop, peer_closed_reached, &one, 2000), "the peer's connection stayed open");
+        ck_assert_msg(peer_run_until(&fx.loop, fx_peer_closed_reached, &one, 2000), "the peer's connection stayed open");
     }
-    peer_run_for(&loop, 100);
+    peer_run_for(&fx.loop, 100);
     ck_assert_int_eq(results[0].num_calls, 0);
     ck_assert_uint_eq(stats_of(up).errors, 0);
 
     /* the client works on */
     call(up, "GET", "/ok", results + 1);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
     ck_assert_ok(results + 1, 200);
     ck_assert_int_eq(results[0].num_calls, 0);
-    ck_assert_uint_eq(peer->num_accepted, use_h2 ? 1 : 2);
+    ck_assert_uint_eq(fx.peer->num_accepted, use_h2 ? 1 : 2);
 }
 END_TEST
 
@@ -893,15 +814,15 @@ START_TEST(max_response_bytes)
     use_h2 = _i & 1;
     const char *chunked = _i >> 1 ? "&chunked=1" : "";
     char path[64];
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_response_bytes: 1k\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    max_response_bytes: 1k\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     snprintf(path, sizeof(path), "/big?bytes=1024%s", chunked);
     call(up, "GET", path, results + 0);
     snprintf(path, sizeof(path), "/big?bytes=1025%s", chunked);
     call(up, "GET", path, results + 1);
     snprintf(path, sizeof(path), "/big?bytes=4194304%s", chunked); /* over the limit in a chunk that is not the last */
     call(up, "GET", path, results + 2);
-    wait_done(3, 5000);
+    fx_wait_done(3, 5000);
 
     ck_assert_ok(results + 0, 200);
     ck_assert_int_eq(results[0].body.len, 1024);
@@ -913,7 +834,7 @@ START_TEST(max_response_bytes)
 
     /* the client works on */
     call(up, "GET", "/ok", results + 3);
-    wait_done(4, 3000);
+    fx_wait_done(4, 3000);
     ck_assert_ok(results + 3, 200);
 }
 END_TEST
@@ -943,7 +864,7 @@ static void on_stream_head(void *data, h2api_call_t *call, const char *errstr, c
         if (s->cancel_in == 1)
             h2api_call_cancel(call);
     } else {
-        ++num_done;
+        ++fx.num_done;
     }
 }
 
@@ -955,7 +876,7 @@ static void on_stream_body(void *data, h2api_call_t *call, const char *errstr, h
     if (errstr != NULL) {
         s->errstr = errstr;
         ++s->num_errors;
-        ++num_done;
+        ++fx.num_done;
         return;
     }
     for (size_t i = 0; i != chunk.len; ++i)
@@ -963,7 +884,7 @@ static void on_stream_body(void *data, h2api_call_t *call, const char *errstr, h
     s->bytes += chunk.len;
     if (is_final) {
         ++s->num_finals;
-        ++num_done;
+        ++fx.num_done;
     } else if (s->cancel_in == 2) {
         h2api_call_cancel(call);
     } else if (s->auto_proceed) {
@@ -990,13 +911,14 @@ START_TEST(stream_backpressure)
     enum { BIG = 4 * 1024 * 1024 };
     stream_t s = {0};
     char path[64];
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", peer->port);
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", fx.peer->port);
     snprintf(path, sizeof(path), "/big?bytes=%d%s", BIG, _i >> 1 ? "&chunked=1" : "");
     ck_assert_int_eq(
-        h2api_upstream_call_stream(upstream("peer"), &pool, make_req(&pool, "GET", path, NULL), &stream_cbs, &s, &s.call), 0);
+        h2api_upstream_call_stream(fx_upstream("peer"), &fx.pool, make_req(&fx.pool, "GET", path, NULL), &stream_cbs, &s, &s.call),
+        0);
     s.returned = 1;
     ck_assert_int_eq(s.num_heads, 0);
-    ck_assert(peer_run_until(&loop, stream_has_body, &s, 3000));
+    ck_assert(peer_run_until(&fx.loop, stream_has_body, &s, 3000));
     ck_assert_ptr_null(s.errstr);
     ck_assert_int_eq(s.num_heads, 1);
     ck_assert_int_eq(s.status, 200);
@@ -1006,14 +928,14 @@ START_TEST(stream_backpressure)
     int seen = s.num_bodies;
     size_t bytes = s.bytes;
     ck_assert_int_lt(bytes, BIG);
-    peer_run_for(&loop, 200);
+    peer_run_for(&fx.loop, 200);
     ck_assert_int_eq(s.num_bodies, seen);
     ck_assert_uint_eq(s.bytes, bytes);
 
     /* proceed: the rest arrives */
     s.auto_proceed = 1;
     h2api_call_proceed(s.call);
-    wait_done(1, 5000);
+    fx_wait_done(1, 5000);
     ck_assert_ptr_null(s.errstr);
     ck_assert_int_eq(s.num_finals, 1);
     ck_assert_int_eq(s.after_final, 0);
@@ -1021,7 +943,7 @@ START_TEST(stream_backpressure)
     ck_assert_uint_eq(s.bytes, BIG);
     ck_assert_uint_eq(s.bad_bytes, 0);
     ck_assert_int_eq(s.num_heads, 1);
-    peer_run_for(&loop, 50);
+    peer_run_for(&fx.loop, 50);
     ck_assert_int_eq(s.num_finals, 1);
     ck_assert_int_eq(s.after_final, 0);
 }
@@ -1033,13 +955,14 @@ START_TEST(stream_cancel_in_callback)
     use_h2 = _i & 1;
     int in_body = _i >> 1;
     stream_t s = {.cancel_in = 1 + in_body};
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", peer->port);
-    h2api_upstream_t *up = upstream("peer");
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", fx.peer->port);
+    h2api_upstream_t *up = fx_upstream("peer");
     ck_assert_int_eq(
-        h2api_upstream_call_stream(up, &pool, make_req(&pool, "GET", "/big?bytes=4194304", NULL), &stream_cbs, &s, &s.call), 0);
+        h2api_upstream_call_stream(up, &fx.pool, make_req(&fx.pool, "GET", "/big?bytes=4194304", NULL), &stream_cbs, &s, &s.call),
+        0);
     s.returned = 1;
-    ck_assert(peer_run_until(&loop, in_body ? stream_has_body : stream_has_head, &s, 3000));
-    peer_run_for(&loop, 200);
+    ck_assert(peer_run_until(&fx.loop, in_body ? stream_has_body : stream_has_head, &s, 3000));
+    peer_run_for(&fx.loop, 200);
     ck_assert_int_eq(s.num_heads, 1);
     ck_assert_int_eq(s.num_bodies, in_body);
     ck_assert_int_eq(s.num_finals, 0);
@@ -1047,12 +970,12 @@ START_TEST(stream_cancel_in_callback)
     if (!use_h2) {
         /* HTTP/1.1 cannot abandon a response but by closing its connection (h2 resets the stream) */
         size_t one = 1;
-        ck_assert_msg(peer_run_until(&loop, peer_closed_reached, &one, 2000), "the peer's connection stayed open");
+        ck_assert_msg(peer_run_until(&fx.loop, fx_peer_closed_reached, &one, 2000), "the peer's connection stayed open");
     }
 
     /* the client works on */
     call(up, "GET", "/ok", results);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
     ck_assert_ok(results, 200);
 }
 END_TEST
@@ -1062,17 +985,17 @@ START_TEST(stream_pause_beyond_io_timeout)
 {
     use_h2 = _i & 1;
     stream_t s = {0};
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    io_timeout_ms: 150\n", peer->port);
-    ck_assert_int_eq(h2api_upstream_call_stream(upstream("peer"), &pool, make_req(&pool, "GET", "/big?bytes=4194304", NULL),
-                                                &stream_cbs, &s, &s.call),
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n    io_timeout_ms: 150\n", fx.peer->port);
+    ck_assert_int_eq(h2api_upstream_call_stream(fx_upstream("peer"), &fx.pool,
+                                                make_req(&fx.pool, "GET", "/big?bytes=4194304", NULL), &stream_cbs, &s, &s.call),
                      0);
     s.returned = 1;
-    ck_assert(peer_run_until(&loop, stream_has_body, &s, 3000));
-    peer_run_for(&loop, 450);
+    ck_assert(peer_run_until(&fx.loop, stream_has_body, &s, 3000));
+    peer_run_for(&fx.loop, 450);
     ck_assert_msg(s.errstr == NULL, "paused stream failed with: %s", s.errstr);
     s.auto_proceed = 1;
     h2api_call_proceed(s.call);
-    wait_done(1, 5000);
+    fx_wait_done(1, 5000);
     ck_assert_msg(s.errstr == NULL, "paused stream failed with: %s", s.errstr);
     ck_assert_int_eq(s.num_finals, 1);
     ck_assert_uint_eq(s.bytes, 4194304);
@@ -1085,10 +1008,11 @@ START_TEST(stream_error)
     stream_t s = {0};
     start_client("  dead:\n    base_url: http://127.0.0.1:%u\n    retry: {attempts: 1}\n", peer_free_port());
     ck_assert_int_eq(
-        h2api_upstream_call_stream(upstream("dead"), &pool, make_req(&pool, "GET", "/ok", NULL), &stream_cbs, &s, &s.call), 0);
+        h2api_upstream_call_stream(fx_upstream("dead"), &fx.pool, make_req(&fx.pool, "GET", "/ok", NULL), &stream_cbs, &s, &s.call),
+        0);
     s.returned = 1;
-    wait_done(1, 3000);
-    peer_run_for(&loop, 50);
+    fx_wait_done(1, 3000);
+    peer_run_for(&fx.loop, 50);
     ck_assert_int_eq(s.num_heads, 1);
     ck_assert(!s.inside);
     ck_assert_ptr_eq(s.errstr, h2api_err_connect);
@@ -1129,20 +1053,20 @@ START_TEST(destroy_releases_handles)
 {
     use_h2 = _i & 1;
     freed_blocks_t freed = {.num_blocks = 0};
-    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", peer->port);
-    call(upstream("peer"), "GET", "/ok", results);
-    wait_done(1, 3000);
+    start_client("  peer:\n    base_url: http://127.0.0.1:%u\n", fx.peer->port);
+    call(fx_upstream("peer"), "GET", "/ok", results);
+    fx_wait_done(1, 3000);
     ck_assert_ok(results, 200);
 
-    add_block(&freed, client);
-    add_block(&freed, client->upstreams);
-    for (size_t i = 0; i != client->num_upstreams; ++i)
-        if (client->upstreams[i].h2 != NULL)
-            add_block(&freed, client->upstreams[i].h2);
-    h2api_client_destroy(client);
-    client = NULL;
-    uv_run(&loop, UV_RUN_NOWAIT);
-    uv_walk(&loop, count_handles_inside, &freed);
+    add_block(&freed, fx.client);
+    add_block(&freed, fx.client->upstreams);
+    for (size_t i = 0; i != fx.client->num_upstreams; ++i)
+        if (fx.client->upstreams[i].h2 != NULL)
+            add_block(&freed, fx.client->upstreams[i].h2);
+    h2api_client_destroy(fx.client);
+    fx.client = NULL;
+    uv_run(&fx.loop, UV_RUN_NOWAIT);
+    uv_walk(&fx.loop, count_handles_inside, &freed);
     ck_assert_msg(freed.num_inside == 0, "%zu uv handles inside the memory h2api_client_destroy freed are still on the loop",
                   freed.num_inside);
 }
@@ -1177,65 +1101,40 @@ START_TEST(error_status)
 END_TEST
 
 /* One TCase per behaviour, each with a fresh loop, context, pool and peer. */
-static void add_loop_case(Suite *s, const char *name, const TTest *test, double timeout_s, int n)
+Suite *unit_suite(void)
 {
-    TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, timeout_s);
-    tcase_add_loop_test(tc, test, 0, n);
-    suite_add_tcase(s, tc);
-}
-
-static void add_case(Suite *s, const char *name, const TTest *test, double timeout_s)
-{
-    add_loop_case(s, name, test, timeout_s, 1);
-}
-
-static Suite *client_suite(void)
-{
-    Suite *s = suite_create("client");
-    add_loop_case(s, "get_ok", get_ok, 10, 2);
-    add_loop_case(s, "request_head", request_head, 10, 2);
-    add_case(s, "request_memory_until_started", request_memory_until_started, 10);
-    add_loop_case(s, "never_synchronous", never_synchronous, 10, 2);
-    add_loop_case(s, "keepalive_reuse", keepalive_reuse, 10, 2);
-    add_case(s, "max_connections", max_connections, 10);
-    add_case(s, "pool_timeout", pool_timeout, 10);
-    add_case(s, "cancel_while_queued", cancel_while_queued, 10);
-    add_case(s, "no_keepalive", no_keepalive, 10);
-    add_case(s, "keepalive_expiry", keepalive_expiry, 10);
-    add_loop_case(s, "head_method", head_method, 10, 2);
-    add_loop_case(s, "connect_refused", connect_refused, 10, 2);
-    add_case(s, "deadline_timeout", deadline_timeout, 10);
-    add_case(s, "first_byte_timeout", first_byte_timeout, 10);
-    add_case(s, "first_byte_timeout_retried", first_byte_timeout_retried, 10);
-    add_loop_case(s, "retry_503_get", retry_503_get, 10, 2);
-    add_loop_case(s, "no_retry_post", no_retry_post, 10, 2);
-    add_loop_case(s, "retry_after", retry_after, 10, 2);
-    add_case(s, "circuit_breaker", circuit_breaker, 10);
-    add_case(s, "circuit_breaker_backs_off", circuit_breaker_backs_off, 10);
-    add_loop_case(s, "circuit_breaker_rides_restart", circuit_breaker_rides_restart, 10, 2);
-    add_case(s, "rate_limited", rate_limited, 10);
-    add_case(s, "rate_limit_waits", rate_limit_waits, 10);
-    add_loop_case(s, "cancel_by_pool", cancel_by_pool, 10, 2);
-    add_loop_case(s, "max_response_bytes", max_response_bytes, 10, 4);
-    add_loop_case(s, "stream_backpressure", stream_backpressure, 10, 4);
-    add_loop_case(s, "stream_cancel_in_callback", stream_cancel_in_callback, 10, 4);
-    add_loop_case(s, "stream_pause_beyond_io_timeout", stream_pause_beyond_io_timeout, 10, 2);
-    add_loop_case(s, "stream_error", stream_error, 10, 2);
-    add_loop_case(s, "destroy_releases_handles", destroy_releases_handles, 10, 2);
-    add_case(s, "error_status", error_status, 5);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(client_suite());
-    int failed;
-
-    signal(SIGPIPE, SIG_IGN);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const unit_case_t cases[] = {
+        UNIT_LOOP_CASE(get_ok, 2),
+        UNIT_LOOP_CASE(request_head, 2),
+        UNIT_CASE(request_memory_until_started),
+        UNIT_LOOP_CASE(never_synchronous, 2),
+        UNIT_LOOP_CASE(keepalive_reuse, 2),
+        UNIT_CASE(max_connections),
+        UNIT_CASE(pool_timeout),
+        UNIT_CASE(cancel_while_queued),
+        UNIT_CASE(no_keepalive),
+        UNIT_CASE(keepalive_expiry),
+        UNIT_LOOP_CASE(head_method, 2),
+        UNIT_LOOP_CASE(connect_refused, 2),
+        UNIT_CASE(deadline_timeout),
+        UNIT_CASE(first_byte_timeout),
+        UNIT_CASE(first_byte_timeout_retried),
+        UNIT_LOOP_CASE(retry_503_get, 2),
+        UNIT_LOOP_CASE(no_retry_post, 2),
+        UNIT_LOOP_CASE(retry_after, 2),
+        UNIT_CASE(circuit_breaker),
+        UNIT_CASE(circuit_breaker_backs_off),
+        UNIT_LOOP_CASE(circuit_breaker_rides_restart, 2),
+        UNIT_CASE(rate_limited),
+        UNIT_CASE(rate_limit_waits),
+        UNIT_LOOP_CASE(cancel_by_pool, 2),
+        UNIT_LOOP_CASE(max_response_bytes, 4),
+        UNIT_LOOP_CASE(stream_backpressure, 4),
+        UNIT_LOOP_CASE(stream_cancel_in_callback, 4),
+        UNIT_LOOP_CASE(stream_pause_beyond_io_timeout, 2),
+        UNIT_LOOP_CASE(stream_error, 2),
+        UNIT_LOOP_CASE(destroy_releases_handles, 2),
+        {"error_status", error_status, 0, 5},
+    };
+    return unit_suite_create("client", setup, fx_teardown, 10, cases, UNIT_LEN(cases));
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "check_main.h"
 #include "conf.h"
 
 /* most test files start with this line, so that the lines below it count from 2 */
@@ -908,13 +909,9 @@ START_TEST(test_http2_abuse_limits)
 }
 END_TEST
 
-static Suite *conf_suite(void)
+Suite *unit_suite(void)
 {
-    Suite *s = suite_create("conf");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
+    const unit_case_t cases[] = {
         {"default", test_default},
         {"full", test_full},
         {"minimal", test_minimal},
@@ -932,23 +929,5 @@ static Suite *conf_suite(void)
         {"env_bad", test_env_bad},
         {"base_url", test_base_url},
     };
-
-    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, env_clear, env_clear);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(conf_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_suite_create("conf", env_clear, env_clear, 0, cases, UNIT_LEN(cases));
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include "check_main.h"
 #include "demo/demo.h"
 #include "demo/internal.h"
 
@@ -415,13 +416,9 @@ START_TEST(test_routes)
 }
 END_TEST
 
-static Suite *demo_suite(void)
+Suite *unit_suite(void)
 {
-    Suite *s = suite_create("demo");
-    const struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
+    const unit_case_t cases[] = {
         {"counts_and_ids", test_counts_and_ids},
         {"foreign_keys", test_foreign_keys},
         {"lists_by_parent", test_lists_by_parent},
@@ -434,22 +431,5 @@ static Suite *demo_suite(void)
         {"unknown_resource", test_unknown_resource},
         {"routes", test_routes},
     };
-
-    for (size_t i = 0; i != LEN(cases); ++i) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 30);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *runner = srunner_create(demo_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_suite_create("demo", setup, teardown, 30, cases, UNIT_LEN(cases));
 }

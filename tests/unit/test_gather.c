@@ -1,18 +1,16 @@
 /*
  * Fan-out / join over the real client against real peers on the same uv loop (peer.h): slot
  * order, return_exceptions and fail-fast, bounded concurrency, composition, and cancellation
- * when the pool goes away. Each test gets a fresh loop, client context, pool and peer.
+ * when the pool goes away. Each test gets a fresh loop, client context, pool and peer (fixture.h).
  */
 #include <check.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "client/upstream.h"
-#include "conf.h"
+#include "check_main.h"
+#include "fixture.h"
 #include "gather.h"
-#include "peer.h"
 
 #define MAX_GATHERS 4
 
@@ -25,49 +23,12 @@ typedef struct st_join_t {
     h2api_gather_t *gather;
 } join_t;
 
-static uv_loop_t loop;
-static h2o_globalconf_t globalconf;
-static h2o_context_t ctx;
-static h2o_mem_pool_t pool;
-static peer_t *peer;
-static h2api_conf_t *conf;
-static h2api_client_t *client;
 static join_t joins[MAX_GATHERS];
-static int num_done; /* continuations run, all gathers together */
 
 static void setup(void)
 {
-    ck_assert_int_eq(uv_loop_init(&loop), 0);
-    h2o_config_init(&globalconf);
-    h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    h2o_context_init(&ctx, &loop, &globalconf);
-    h2o_mem_init_pool(&pool);
+    fx_setup();
     memset(joins, 0, sizeof(joins));
-    num_done = 0;
-    peer = peer_start(&loop, 0);
-    ck_assert_ptr_nonnull(peer);
-    conf = NULL;
-    client = NULL;
-}
-
-static int peer_is_stopped(void *data)
-{
-    return peer_stopped(peer);
-}
-
-static void teardown(void)
-{
-    h2o_mem_clear_pool(&pool); /* cancels what is still running */
-    if (client != NULL)
-        h2api_client_destroy(client);
-    peer_stop(peer);
-    ck_assert_msg(peer_run_until(&loop, peer_is_stopped, NULL, 3000), "the peer did not stop: %zu connections open",
-                  peer->num_open);
-    peer_free(peer);
-    h2o_context_dispose(&ctx);
-    h2o_config_dispose(&globalconf);
-    h2api_conf_free(conf);
-    ck_assert_int_eq(peer_loop_close(&loop), 0);
 }
 
 /*
@@ -76,24 +37,14 @@ static void teardown(void)
  */
 static void start_client(const char *extra)
 {
-    char yaml[2048], errbuf[256];
+    char yaml[2048];
     int n = snprintf(yaml, sizeof(yaml),
                      "listen:\n  - 127.0.0.1:0\nupstreams:\n"
                      "  peer:\n    base_url: http://127.0.0.1:%u\n%s"
                      "  dead:\n    base_url: http://127.0.0.1:%u\n    retry: {attempts: 1}\n    circuit_breaker: {failures: 0}\n",
-                     peer->port, extra, peer_free_port());
+                     fx.peer->port, extra, peer_free_port());
     ck_assert_int_lt(n, (int)sizeof(yaml));
-    conf = h2api_conf_load_string("test.yaml", yaml, n, errbuf, sizeof(errbuf));
-    ck_assert_msg(conf != NULL, "%s\n%s", errbuf, yaml);
-    client = h2api_client_create(&ctx, conf, 1, errbuf, sizeof(errbuf));
-    ck_assert_msg(client != NULL, "%s", errbuf);
-}
-
-static h2api_upstream_t *upstream(const char *name)
-{
-    h2api_upstream_t *up = h2api_client_upstream(client, name);
-    ck_assert_ptr_nonnull(up);
-    return up;
+    fx_start_client(yaml, n);
 }
 
 /* A GET of `path` to upstream `name`, in `p` as the gather asks. */
@@ -106,41 +57,25 @@ static const h2api_call_req_t *get_req(h2o_mem_pool_t *p, const char *path)
 
 static void set_child(h2api_gather_t *gather, size_t slot, const char *upstream_name, const char *path)
 {
-    h2api_gather_set(gather, slot, upstream(upstream_name), get_req(&pool, path));
+    h2api_gather_set(gather, slot, fx_upstream(upstream_name), get_req(&fx.pool, path));
 }
 
 static void on_join(h2api_gather_t *gather, void *data)
 {
     join_t *j = data;
     ++j->num_calls;
-    ++num_done;
+    ++fx.num_done;
     if (!j->started)
         j->called_inside = 1;
     ck_assert_ptr_eq(gather, j->gather);
-    j->done_at = uv_now(&loop);
+    j->done_at = uv_now(&fx.loop);
 }
 
 static void start(join_t *j)
 {
-    j->started_at = uv_now(&loop);
+    j->started_at = uv_now(&fx.loop);
     h2api_gather_start(j->gather);
     j->started = 1;
-}
-
-static int done_reached(void *data)
-{
-    return num_done >= *(int *)data;
-}
-
-static void wait_done(int n, uint64_t max_ms)
-{
-    ck_assert_msg(peer_run_until(&loop, done_reached, &n, max_ms), "%d of %d continuations after %llu ms", num_done, n,
-                  (unsigned long long)max_ms);
-}
-
-static int peer_closed_reached(void *data)
-{
-    return peer->num_closed >= *(size_t *)data;
 }
 
 static const char *state_name(int state)
@@ -170,13 +105,13 @@ START_TEST(all_succeed)
 {
     static const char *const paths[] = {"/slow?ms=60&tag=0", "/slow?ms=20&tag=1", "/slow?ms=40&tag=2"};
     start_client("");
-    joins[0].gather = h2api_gather_create(&pool, 3, 0, 0, on_join, joins);
+    joins[0].gather = h2api_gather_create(&fx.pool, 3, 0, 0, on_join, joins);
     for (size_t i = 0; i != 3; ++i)
         set_child(joins[0].gather, i, "peer", paths[i]);
     start(joins);
     ck_assert_int_eq(joins[0].num_calls, 0);
-    wait_done(1, 3000);
-    peer_run_for(&loop, 100);
+    fx_wait_done(1, 3000);
+    peer_run_for(&fx.loop, 100);
 
     ck_assert_int_eq(joins[0].num_calls, 1);
     ck_assert(!joins[0].called_inside);
@@ -186,21 +121,21 @@ START_TEST(all_succeed)
         check_done(joins[0].gather, i, paths[i]);
     ck_assert(h2api_gather_all_done(joins[0].gather));
     ck_assert_uint_ge(joins[0].done_at - joins[0].started_at, 55);
-    ck_assert_uint_eq(peer->num_requests, 3);
-    ck_assert_uint_eq(peer->max_active, 3);
+    ck_assert_uint_eq(fx.peer->num_requests, 3);
+    ck_assert_uint_eq(fx.peer->max_active, 3);
 }
 END_TEST
 
 START_TEST(return_exceptions)
 {
     start_client("");
-    joins[0].gather = h2api_gather_create(&pool, 3, 0, 0, on_join, joins);
+    joins[0].gather = h2api_gather_create(&fx.pool, 3, 0, 0, on_join, joins);
     set_child(joins[0].gather, 0, "peer", "/slow?ms=100&tag=0");
     set_child(joins[0].gather, 1, "dead", "/ok");
     set_child(joins[0].gather, 2, "peer", "/ok");
     start(joins);
-    wait_done(1, 3000);
-    peer_run_for(&loop, 100);
+    fx_wait_done(1, 3000);
+    peer_run_for(&fx.loop, 100);
 
     ck_assert_int_eq(joins[0].num_calls, 1);
     ck_assert(!joins[0].called_inside);
@@ -217,12 +152,12 @@ END_TEST
 START_TEST(fail_fast)
 {
     start_client("");
-    joins[0].gather = h2api_gather_create(&pool, 3, 1, 0, on_join, joins);
+    joins[0].gather = h2api_gather_create(&fx.pool, 3, 1, 0, on_join, joins);
     set_child(joins[0].gather, 0, "peer", "/slow?ms=600&tag=0");
     set_child(joins[0].gather, 1, "dead", "/ok");
     set_child(joins[0].gather, 2, "peer", "/slow?ms=600&tag=2");
     start(joins);
-    wait_done(1, 3000);
+    fx_wait_done(1, 3000);
 
     /* at the first failure, not after the slow siblings */
     ck_assert_uint_lt(joins[0].done_at - joins[0].started_at, 400);
@@ -233,34 +168,34 @@ START_TEST(fail_fast)
     ck_assert_state(joins[0].gather, 2, H2API_GATHER_CANCELLED);
     ck_assert(!h2api_gather_all_done(joins[0].gather));
     h2api_upstream_stats_t st;
-    h2api_upstream_get_stats(upstream("peer"), &st);
+    h2api_upstream_get_stats(fx_upstream("peer"), &st);
     ck_assert_uint_eq(st.in_flight, 0);
 
     /* the peer sees both slow connections closed, and the continuation does not run again */
     size_t two = 2;
-    ck_assert_msg(peer_run_until(&loop, peer_closed_reached, &two, 2000), "%zu of 2 connections closed", peer->num_closed);
-    peer_run_for(&loop, 100);
+    ck_assert_msg(peer_run_until(&fx.loop, fx_peer_closed_reached, &two, 2000), "%zu of 2 connections closed", fx.peer->num_closed);
+    peer_run_for(&fx.loop, 100);
     ck_assert_int_eq(joins[0].num_calls, 1);
-    ck_assert_uint_eq(peer->num_requests, 2);
+    ck_assert_uint_eq(fx.peer->num_requests, 2);
 }
 END_TEST
 
 START_TEST(fail_fast_unstarted)
 {
     start_client("");
-    joins[0].gather = h2api_gather_create(&pool, 3, 1, 1, on_join, joins);
+    joins[0].gather = h2api_gather_create(&fx.pool, 3, 1, 1, on_join, joins);
     set_child(joins[0].gather, 0, "dead", "/ok");
     set_child(joins[0].gather, 1, "peer", "/ok");
     set_child(joins[0].gather, 2, "peer", "/ok");
     start(joins);
-    wait_done(1, 3000);
-    peer_run_for(&loop, 100);
+    fx_wait_done(1, 3000);
+    peer_run_for(&fx.loop, 100);
 
     ck_assert_int_eq(joins[0].num_calls, 1);
     ck_assert_state(joins[0].gather, 0, H2API_GATHER_FAILED);
     ck_assert_state(joins[0].gather, 1, H2API_GATHER_CANCELLED);
     ck_assert_state(joins[0].gather, 2, H2API_GATHER_CANCELLED);
-    ck_assert_uint_eq(peer->num_requests, 0);
+    ck_assert_uint_eq(fx.peer->num_requests, 0);
 }
 END_TEST
 
@@ -268,25 +203,25 @@ START_TEST(max_concurrency)
 {
     char paths[6][32];
     start_client("");
-    joins[0].gather = h2api_gather_create(&pool, 6, 0, 2, on_join, joins);
+    joins[0].gather = h2api_gather_create(&fx.pool, 6, 0, 2, on_join, joins);
     for (size_t i = 0; i != 6; ++i) {
         snprintf(paths[i], sizeof(paths[i]), "/slow?ms=50&tag=%zu", i);
         set_child(joins[0].gather, i, "peer", paths[i]);
     }
     start(joins);
-    wait_done(1, 5000);
+    fx_wait_done(1, 5000);
 
     ck_assert_int_eq(joins[0].num_calls, 1);
     for (size_t i = 0; i != 6; ++i)
         check_done(joins[0].gather, i, paths[i]);
     ck_assert(h2api_gather_all_done(joins[0].gather));
-    ck_assert_uint_eq(peer->num_requests, 6);
-    ck_assert_uint_le(peer->max_active, 2);
-    ck_assert_uint_le(peer->max_open, 2);
+    ck_assert_uint_eq(fx.peer->num_requests, 6);
+    ck_assert_uint_le(fx.peer->max_active, 2);
+    ck_assert_uint_le(fx.peer->max_open, 2);
     ck_assert_uint_ge(joins[0].done_at - joins[0].started_at, 145); /* three rounds of two */
     /* children start in slot order */
     for (size_t i = 0; i != 6; ++i)
-        ck_assert_str_eq(peer->log[i], paths[i]);
+        ck_assert_str_eq(fx.peer->log[i], paths[i]);
 }
 END_TEST
 
@@ -295,7 +230,7 @@ static void on_first_stage(h2api_gather_t *gather, void *data)
 {
     char path[64];
     on_join(gather, data);
-    joins[1].gather = h2api_gather_create(&pool, 2, 0, 0, on_join, joins + 1);
+    joins[1].gather = h2api_gather_create(&fx.pool, 2, 0, 0, on_join, joins + 1);
     for (size_t i = 0; i != 2; ++i) {
         const h2api_gather_result_t *r = h2api_gather_result(gather, i);
         ck_assert_int_eq(r->state, H2API_GATHER_DONE);
@@ -309,12 +244,12 @@ static void on_first_stage(h2api_gather_t *gather, void *data)
 START_TEST(composition)
 {
     start_client("");
-    joins[0].gather = h2api_gather_create(&pool, 2, 0, 0, on_first_stage, joins);
+    joins[0].gather = h2api_gather_create(&fx.pool, 2, 0, 0, on_first_stage, joins);
     set_child(joins[0].gather, 0, "peer", "/ok");
     set_child(joins[0].gather, 1, "peer", "/slow?ms=20");
     start(joins);
-    wait_done(2, 3000);
-    peer_run_for(&loop, 100);
+    fx_wait_done(2, 3000);
+    peer_run_for(&fx.loop, 100);
 
     ck_assert_int_eq(joins[0].num_calls, 1);
     ck_assert_int_eq(joins[1].num_calls, 1);
@@ -324,7 +259,7 @@ START_TEST(composition)
     check_done(joins[0].gather, 1, "/slow?ms=20");
     check_done(joins[1].gather, 0, "/slow?ms=10&from=0&len=11");
     check_done(joins[1].gather, 1, "/slow?ms=10&from=1&len=11");
-    ck_assert_uint_eq(peer->num_requests, 4);
+    ck_assert_uint_eq(fx.peer->num_requests, 4);
 }
 END_TEST
 
@@ -335,54 +270,30 @@ START_TEST(dispose_mid_gather)
     h2o_mem_init_pool(&req_pool);
     joins[0].gather = h2api_gather_create(&req_pool, 3, 0, 0, on_join, joins);
     for (size_t i = 0; i != 3; ++i)
-        h2api_gather_set(joins[0].gather, i, upstream("peer"), get_req(&req_pool, "/slow?ms=300"));
+        h2api_gather_set(joins[0].gather, i, fx_upstream("peer"), get_req(&req_pool, "/slow?ms=300"));
     start(joins);
-    peer_run_for(&loop, 50);
-    ck_assert_uint_eq(peer->num_active, 3);
+    peer_run_for(&fx.loop, 50);
+    ck_assert_uint_eq(fx.peer->num_active, 3);
 
     /* the downstream request goes away */
     h2o_mem_clear_pool(&req_pool);
     h2api_upstream_stats_t st;
-    h2api_upstream_get_stats(upstream("peer"), &st);
+    h2api_upstream_get_stats(fx_upstream("peer"), &st);
     ck_assert_uint_eq(st.in_flight, 0);
     size_t three = 3;
-    ck_assert_msg(peer_run_until(&loop, peer_closed_reached, &three, 2000), "%zu of 3 connections closed", peer->num_closed);
-    peer_run_for(&loop, 100);
+    ck_assert_msg(peer_run_until(&fx.loop, fx_peer_closed_reached, &three, 2000), "%zu of 3 connections closed",
+                  fx.peer->num_closed);
+    peer_run_for(&fx.loop, 100);
     ck_assert_int_eq(joins[0].num_calls, 0);
-    ck_assert_int_eq(num_done, 0);
+    ck_assert_int_eq(fx.num_done, 0);
 }
 END_TEST
 
-static void add_case(Suite *s, const char *name, const TTest *test)
+Suite *unit_suite(void)
 {
-    TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
-}
-
-static Suite *gather_suite(void)
-{
-    Suite *s = suite_create("gather");
-    add_case(s, "all_succeed", all_succeed);
-    add_case(s, "return_exceptions", return_exceptions);
-    add_case(s, "fail_fast", fail_fast);
-    add_case(s, "fail_fast_unstarted", fail_fast_unstarted);
-    add_case(s, "max_concurrency", max_concurrency);
-    add_case(s, "composition", composition);
-    add_case(s, "dispose_mid_gather", dispose_mid_gather);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(gather_suite());
-    int failed;
-
-    signal(SIGPIPE, SIG_IGN);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const unit_case_t cases[] = {
+        UNIT_CASE(all_succeed),     UNIT_CASE(return_exceptions), UNIT_CASE(fail_fast),          UNIT_CASE(fail_fast_unstarted),
+        UNIT_CASE(max_concurrency), UNIT_CASE(composition),       UNIT_CASE(dispose_mid_gather),
+    };
+    return unit_suite_create("gather", setup, fx_teardown, 10, cases, UNIT_LEN(cases));
 }

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_main.h"
 #include "reqid.h"
 
 #define NUM_IDS 10000
@@ -117,33 +118,11 @@ START_TEST(generated_seeding)
 END_TEST
 
 /* One TCase per behaviour. */
-static void add_case(Suite *s, const char *name, const TTest *test)
+Suite *unit_suite(void)
 {
-    TCase *tc = tcase_create(name);
-
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
-}
-
-static Suite *reqid_suite(void)
-{
-    Suite *s = suite_create("reqid");
-
-    add_case(s, "sane_lengths", sane_lengths);
-    add_case(s, "sane_chars", sane_chars);
-    add_case(s, "generated_shape", generated_shape);
-    add_case(s, "generated_distinct", generated_distinct);
-    add_case(s, "generated_seeding", generated_seeding);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(reqid_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const unit_case_t cases[] = {
+        UNIT_CASE(sane_lengths),       UNIT_CASE(sane_chars),        UNIT_CASE(generated_shape),
+        UNIT_CASE(generated_distinct), UNIT_CASE(generated_seeding),
+    };
+    return unit_suite_create("reqid", NULL, NULL, 0, cases, UNIT_LEN(cases));
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_main.h"
 #include "router.h"
 
 static h2api_router_t router;
@@ -681,51 +682,31 @@ START_TEST(encoded_slash_in_str)
 END_TEST
 
 /* One TCase per behaviour, each with a fresh route table. */
-static void add_case(Suite *s, const char *name, const TTest *test)
+Suite *unit_suite(void)
 {
-    TCase *tc = tcase_create(name);
-
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
-}
-
-static Suite *router_suite(void)
-{
-    Suite *s = suite_create("router");
-
-    add_case(s, "literals", literals);
-    add_case(s, "str_params", str_params);
-    add_case(s, "int_params", int_params);
-    add_case(s, "int_params_bad", int_params_bad);
-    add_case(s, "path_params", path_params);
-    add_case(s, "not_found", not_found);
-    add_case(s, "method_not_allowed", method_not_allowed);
-    add_case(s, "allow_text", allow_text);
-    add_case(s, "methods_from_string", methods_from_string);
-    add_case(s, "head_via_get", head_via_get);
-    add_case(s, "precedence", precedence);
-    add_case(s, "percent_decoding_in_match", percent_decoding_in_match);
-    add_case(s, "dot_segments", dot_segments);
-    add_case(s, "empty_segments", empty_segments);
-    add_case(s, "trailing_slash", trailing_slash);
-    add_case(s, "bad_paths", bad_paths);
-    add_case(s, "long_paths", long_paths);
-    add_case(s, "add_errors", add_errors);
-    add_case(s, "add_grows", add_grows);
-    add_case(s, "percent_decode", percent_decode);
-    add_case(s, "path_forwardable", path_forwardable);
-    add_case(s, "encoded_slash_in_str", encoded_slash_in_str);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(router_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const unit_case_t cases[] = {
+        UNIT_CASE(literals),
+        UNIT_CASE(str_params),
+        UNIT_CASE(int_params),
+        UNIT_CASE(int_params_bad),
+        UNIT_CASE(path_params),
+        UNIT_CASE(not_found),
+        UNIT_CASE(method_not_allowed),
+        UNIT_CASE(allow_text),
+        UNIT_CASE(methods_from_string),
+        UNIT_CASE(head_via_get),
+        UNIT_CASE(precedence),
+        UNIT_CASE(percent_decoding_in_match),
+        UNIT_CASE(dot_segments),
+        UNIT_CASE(empty_segments),
+        UNIT_CASE(trailing_slash),
+        UNIT_CASE(bad_paths),
+        UNIT_CASE(long_paths),
+        UNIT_CASE(add_errors),
+        UNIT_CASE(add_grows),
+        UNIT_CASE(percent_decode),
+        UNIT_CASE(path_forwardable),
+        UNIT_CASE(encoded_slash_in_str),
+    };
+    return unit_suite_create("router", setup, teardown, 0, cases, UNIT_LEN(cases));
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_main.h"
 #include "validate.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -833,53 +834,35 @@ START_TEST(render)
 }
 END_TEST
 
-static void add_case(Suite *s, const char *name, const TTest *test)
+Suite *unit_suite(void)
 {
-    TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
-}
-
-static Suite *validate_suite(void)
-{
-    Suite *s = suite_create("validate");
-    add_case(s, "string_type", string_type);
-    add_case(s, "string_too_short", string_too_short);
-    add_case(s, "missing", missing);
-    add_case(s, "int_type", int_type);
-    add_case(s, "int_parsing", int_parsing);
-    add_case(s, "int_from_float", int_from_float);
-    add_case(s, "greater_than_equal", greater_than_equal);
-    add_case(s, "bool_type", bool_type);
-    add_case(s, "bool_parsing", bool_parsing);
-    add_case(s, "model_attributes_type", model_attributes_type);
-    add_case(s, "list_type", list_type);
-    add_case(s, "list_length", list_length);
-    add_case(s, "json_invalid", json_invalid);
-    add_case(s, "json_invalid_offset", json_invalid_offset);
-    add_case(s, "missing_body", missing_body);
-    add_case(s, "json_valid", json_valid);
-    add_case(s, "lax_int", lax_int);
-    add_case(s, "lax_bool", lax_bool);
-    add_case(s, "lax_parity_edges", lax_parity_edges);
-    add_case(s, "defaults_and_unknown_fields", defaults_and_unknown_fields);
-    add_case(s, "optional_without_default", optional_without_default);
-    add_case(s, "multiple_errors", multiple_errors);
-    add_case(s, "list_item_errors", list_item_errors);
-    add_case(s, "errors_accumulate", errors_accumulate);
-    add_case(s, "loc_borrowed", loc_borrowed);
-    add_case(s, "render", render);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(validate_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const unit_case_t cases[] = {
+        UNIT_CASE(string_type),
+        UNIT_CASE(string_too_short),
+        UNIT_CASE(missing),
+        UNIT_CASE(int_type),
+        UNIT_CASE(int_parsing),
+        UNIT_CASE(int_from_float),
+        UNIT_CASE(greater_than_equal),
+        UNIT_CASE(bool_type),
+        UNIT_CASE(bool_parsing),
+        UNIT_CASE(model_attributes_type),
+        UNIT_CASE(list_type),
+        UNIT_CASE(list_length),
+        UNIT_CASE(json_invalid),
+        UNIT_CASE(json_invalid_offset),
+        UNIT_CASE(missing_body),
+        UNIT_CASE(json_valid),
+        UNIT_CASE(lax_int),
+        UNIT_CASE(lax_bool),
+        UNIT_CASE(lax_parity_edges),
+        UNIT_CASE(defaults_and_unknown_fields),
+        UNIT_CASE(optional_without_default),
+        UNIT_CASE(multiple_errors),
+        UNIT_CASE(list_item_errors),
+        UNIT_CASE(errors_accumulate),
+        UNIT_CASE(loc_borrowed),
+        UNIT_CASE(render),
+    };
+    return unit_suite_create("validate", setup, teardown, 0, cases, UNIT_LEN(cases));
 }
