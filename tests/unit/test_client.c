@@ -719,7 +719,7 @@ START_TEST(circuit_breaker_rides_restart)
     for (int i = 1; i != 5; ++i)
         call(up, i % 2 ? "GET" : "POST", "/ok", results + i);
     peer_run_for(&fx.loop, 250);
-    ck_assert_int_eq(num_done, 1);
+    ck_assert_int_eq(fx.num_done, 1);
     fx.peer = peer_start(&fx.loop, port);
     ck_assert_ptr_nonnull(fx.peer);
     fx_wait_done(5, 3000);
