@@ -659,7 +659,7 @@ START_TEST(path_forwardable)
     /* bytes RFC 3986 does not allow raw in a path or query reach no request line */
     ck_assert_int_eq(h2api_path_is_forwardable("a\tb", "/a\tb", 4), 0);
     ck_assert_int_eq(h2api_path_is_forwardable("a", "/a#frag", 7), 0);
-    ck_assert_int_eq(h2api_path_is_forwardable("a\xffb", "/a\xffb", 4), 0);
+    ck_assert_int_eq(h2api_path_is_forwardable("a\xff" "b", "/a\xff" "b", 4), 0);
     ck_assert_int_eq(h2api_path_is_forwardable("a b", "/a b", 4), 0);
     ck_assert_int_eq(h2api_path_is_forwardable("a", "/a\"", 3), 0);
 }
