@@ -304,48 +304,24 @@ int h2api__conf_expect_text(h2api__conf_reader_t *r, const char *what)
 
 /* ---- the typed readers ---- */
 
+/** A text parser of numbers: h2api__conf_parse_uint or parse_size. */
+typedef int (*parse_cb)(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *msg, size_t msglen);
+
+/** Reads a plain scalar with `parse`; `what` names it in messages. */
+static int read_parsed(h2api__conf_reader_t *r, const char *what, parse_cb parse, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char msg[256];
+    int ret;
+    if ((ret = expect_plain(r, what)) != 0)
+        return ret;
+    if (parse(h2api__conf_scalar(r), min, max, out, msg, sizeof(msg)) != 0)
+        return h2api__conf_error(r, h2api__conf_line(r), "%s", msg);
+    return 0;
+}
+
 int h2api__conf_read_uint(h2api__conf_reader_t *r, uint64_t min, uint64_t max, uint64_t *out)
 {
-    char msg[256];
-    int ret;
-    if ((ret = expect_plain(r, "an integer")) != 0)
-        return ret;
-    if (h2api__conf_parse_uint(h2api__conf_scalar(r), min, max, out, msg, sizeof(msg)) != 0)
-        return h2api__conf_error(r, h2api__conf_line(r), "%s", msg);
-    return 0;
-}
-
-static int read_count(h2api__conf_reader_t *r, uint64_t min, uint64_t max, size_t *out)
-{
-    uint64_t v;
-    int ret;
-    if ((ret = h2api__conf_read_uint(r, min, max, &v)) != 0)
-        return ret;
-    *out = (size_t)v;
-    return 0;
-}
-
-static int read_unsigned(h2api__conf_reader_t *r, uint64_t min, uint64_t max, unsigned *out)
-{
-    uint64_t v;
-    int ret;
-    if ((ret = h2api__conf_read_uint(r, min, max, &v)) != 0)
-        return ret;
-    *out = (unsigned)v;
-    return 0;
-}
-
-static int read_bytes(h2api__conf_reader_t *r, uint64_t min, uint64_t max, size_t *out)
-{
-    char msg[256];
-    uint64_t v;
-    int ret;
-    if ((ret = expect_plain(r, "a size")) != 0)
-        return ret;
-    if (parse_size(h2api__conf_scalar(r), min, max, &v, msg, sizeof(msg)) != 0)
-        return h2api__conf_error(r, h2api__conf_line(r), "%s", msg);
-    *out = (size_t)v;
-    return 0;
+    return read_parsed(r, "an integer", h2api__conf_parse_uint, min, max, out);
 }
 
 /** A rate: digits with an optional fraction ("0.5", "20"), 0..max. */
@@ -374,7 +350,7 @@ static int read_rate(h2api__conf_reader_t *r, uint64_t max, double *out)
     return 0;
 }
 
-static int read_bool(h2api__conf_reader_t *r, int *out)
+static int read_bool(h2api__conf_reader_t *r, uint64_t *out)
 {
     const char *s = r->event.type == YAML_SCALAR_EVENT ? h2api__conf_scalar(r) : "";
     if (r->event.type == YAML_SCALAR_EVENT && h2api__conf_is_plain(r)) {
@@ -405,14 +381,25 @@ int h2api__conf_read_string(h2api__conf_reader_t *r, int nullable, char **out)
 
 /* ---- mappings and sequences ---- */
 
+/**
+ * Checks that the current value opens a collection (`start` names its kind; `what` says it in
+ * messages). @return 1 to read it, 0 for null (an empty one), or -EINVAL.
+ */
+static int enter(h2api__conf_reader_t *r, yaml_event_type_t start, const char *what)
+{
+    if (h2api__conf_is_null(r))
+        return 0;
+    if (r->event.type != start)
+        return expected(r, what);
+    return 1;
+}
+
 int h2api__conf_read_pairs(h2api__conf_reader_t *r, h2api__conf_pair_cb cb, void *ctx)
 {
     int ret;
 
-    if (h2api__conf_is_null(r))
-        return 0;
-    if (r->event.type != YAML_MAPPING_START_EVENT)
-        return expected(r, "a mapping");
+    if ((ret = enter(r, YAML_MAPPING_START_EVENT, "a mapping")) <= 0)
+        return ret;
     for (;;) {
         char *key;
         int key_line;
@@ -439,10 +426,8 @@ int h2api__conf_read_seq(h2api__conf_reader_t *r, h2api__conf_item_cb cb, void *
 {
     int ret;
 
-    if (h2api__conf_is_null(r))
-        return 0;
-    if (r->event.type != YAML_SEQUENCE_START_EVENT)
-        return expected(r, "a sequence");
+    if ((ret = enter(r, YAML_SEQUENCE_START_EVENT, "a sequence")) <= 0)
+        return ret;
     for (size_t i = 0;; ++i) {
         size_t mark;
         if ((ret = next_event(r)) != 0)
@@ -483,35 +468,54 @@ static void seen_add(h2api__conf_seen_t *seen, const void *field, int line)
     seen->entries[seen->num++] = (struct st_h2api__conf_seen_entry_t){field, line};
 }
 
+/** Stores `v` into `field`, in the C type of a numeric or boolean row of kind `kind`. */
+static void store(h2api__conf_kind_t kind, void *field, uint64_t v)
+{
+    switch (kind) {
+    case H2API__CONF_MS:
+        *(uint64_t *)field = v;
+        break;
+    case H2API__CONF_COUNT:
+    case H2API__CONF_BYTES:
+        *(size_t *)field = (size_t)v;
+        break;
+    case H2API__CONF_UNSIGNED:
+        *(unsigned *)field = (unsigned)v;
+        break;
+    case H2API__CONF_RATE:
+        *(double *)field = (double)v;
+        break;
+    case H2API__CONF_BOOL:
+        *(int *)field = (int)v;
+        break;
+    case H2API__CONF_STRING:
+    case H2API__CONF_STRING_OR_NULL:
+    case H2API__CONF_MAP:
+    case H2API__CONF_CUSTOM:
+        break;
+    }
+}
+
 void h2api__conf_set_defaults(const h2api__conf_key_t *keys, void *base)
 {
     for (const h2api__conf_key_t *k = keys; k->name != NULL; ++k) {
-        void *field = (char *)base + k->offset;
-        switch (k->kind) {
-        case H2API__CONF_MS:
-            *(uint64_t *)field = k->def;
-            break;
-        case H2API__CONF_COUNT:
-        case H2API__CONF_BYTES:
-            *(size_t *)field = (size_t)k->def;
-            break;
-        case H2API__CONF_UNSIGNED:
-            *(unsigned *)field = (unsigned)k->def;
-            break;
-        case H2API__CONF_RATE:
-            *(double *)field = (double)k->def;
-            break;
-        case H2API__CONF_BOOL:
-            *(int *)field = (int)k->def;
-            break;
-        case H2API__CONF_MAP:
+        if (k->kind == H2API__CONF_MAP)
             h2api__conf_set_defaults(k->map, base);
-            break;
-        case H2API__CONF_STRING:
-        case H2API__CONF_STRING_OR_NULL:
-        case H2API__CONF_CUSTOM:
-            break;
-        }
+        else
+            store(k->kind, (char *)base + k->offset, k->def);
+    }
+}
+
+/** Reads the value of a row that store() writes (MS, COUNT, UNSIGNED, BYTES or BOOL) into `*v`. */
+static int read_number(h2api__conf_reader_t *r, const h2api__conf_key_t *k, uint64_t *v)
+{
+    switch (k->kind) {
+    case H2API__CONF_BYTES:
+        return read_parsed(r, "a size", parse_size, k->min, k->max, v);
+    case H2API__CONF_BOOL:
+        return read_bool(r, v);
+    default:
+        return h2api__conf_read_uint(r, k->min, k->max, v);
     }
 }
 
@@ -519,29 +523,29 @@ void h2api__conf_set_defaults(const h2api__conf_key_t *keys, void *base)
 static int read_value(h2api__conf_reader_t *r, const h2api__conf_key_t *k, void *base, h2api__conf_seen_t *seen, int key_line)
 {
     void *field = (char *)base + k->offset;
+    uint64_t v;
+    int ret;
+
     switch (k->kind) {
-    case H2API__CONF_MS:
-        return h2api__conf_read_uint(r, k->min, k->max, field);
-    case H2API__CONF_COUNT:
-        return read_count(r, k->min, k->max, field);
-    case H2API__CONF_UNSIGNED:
-        return read_unsigned(r, k->min, k->max, field);
-    case H2API__CONF_BYTES:
-        return read_bytes(r, k->min, k->max, field);
     case H2API__CONF_RATE:
         return read_rate(r, k->max, field);
-    case H2API__CONF_BOOL:
-        return read_bool(r, field);
     case H2API__CONF_STRING:
-        return h2api__conf_read_string(r, 0, field);
     case H2API__CONF_STRING_OR_NULL:
-        return h2api__conf_read_string(r, 1, field);
+        return h2api__conf_read_string(r, k->kind == H2API__CONF_STRING_OR_NULL, field);
     case H2API__CONF_MAP:
         return h2api__conf_read_map(r, k->map, base, seen);
     case H2API__CONF_CUSTOM:
         return k->read(r, base, k, key_line);
+    case H2API__CONF_MS:
+    case H2API__CONF_COUNT:
+    case H2API__CONF_UNSIGNED:
+    case H2API__CONF_BYTES:
+    case H2API__CONF_BOOL:
+        break;
     }
-    return 0;
+    if ((ret = read_number(r, k, &v)) == 0)
+        store(k->kind, field, v);
+    return ret;
 }
 
 struct st_map_ctx_t {
