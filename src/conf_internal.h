@@ -46,7 +46,7 @@ int h2api__conf_parse_log_level(const char *s, h2api_log_level_t *out, char *msg
 /** Frees the strings of a listen entry and zeroes it (conf.c). */
 void h2api__conf_free_listen(h2api_conf_listen_t *l);
 
-/* ---- the schema: one row per key ---- */
+/* ---- the schema: one row per key (the tables are in conf.c, their walk in conf_yaml.c) ---- */
 
 typedef struct st_h2api__conf_reader_t h2api__conf_reader_t;
 typedef struct st_h2api__conf_key_t h2api__conf_key_t;
@@ -98,7 +98,7 @@ struct st_h2api__conf_key_t {
     const char *name;
     h2api__conf_kind_t kind;
     uint64_t min, max;            /* bounds of MS, COUNT, UNSIGNED, BYTES (RATE: max only) */
-    uint64_t def;                 /* default of MS, COUNT, UNSIGNED, BYTES, RATE and BOOL; custom ones set their own */
+    uint64_t def;                 /* default of MS, COUNT, UNSIGNED, BYTES, RATE and BOOL rows (the others start zeroed) */
     size_t offset;                /* of the field in the table's struct (offsetof) */
     const h2api__conf_key_t *map; /* MAP: the nested mapping's table */
     h2api__conf_read_cb read;     /* CUSTOM: its reader */
