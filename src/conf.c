@@ -586,6 +586,7 @@ static int on_upstream_pair(h2api__conf_reader_t *r, void *ctx, const char *name
     up = &conf->upstreams[conf->num_upstreams++];
     memset(up, 0, sizeof(*up));
     h2api__conf_set_defaults(upstream_keys, up);
+    /* the defaults of the CUSTOM rows http2 and retry.statuses */
     up->http2 = H2API_HTTP2_AUTO;
     up->retry.statuses[0] = 502;
     up->retry.statuses[1] = 503;
@@ -729,6 +730,7 @@ h2api_conf_t *h2api_conf_load_string(const char *name, const char *yaml, size_t 
 
     h2api__conf_set_msg(errbuf, errlen, "%s", "");
     h2api__conf_set_defaults(top_keys, conf);
+    /* the defaults of the CUSTOM rows log.level and demo_upstream.listen */
     conf->log.level = H2API_LOG_INFO;
     conf->demo_upstream.listen.host = h2api__conf_strdup("127.0.0.1");
     conf->demo_upstream.listen.port = 8081;
