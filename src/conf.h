@@ -1,9 +1,10 @@
 /*
  * h2api configuration model: one YAML file, validated at start, read-only afterwards.
  *
- * The loader (conf.c) parses YAML with libyaml's event API (Debian libyaml-dev) so that every
- * error can name FILE:LINE. Unknown keys, wrong types and impossible values are refused; the
- * caller prints the message and exits with status 2 (as `nginx -t` does for a bad file).
+ * The loader (conf.c, with its YAML reader in conf_yaml.c) parses YAML with libyaml's event API
+ * (Debian libyaml-dev) so that every error can name FILE:LINE. Unknown keys, wrong types and
+ * impossible values are refused; the caller prints the message and exits with status 2 (as
+ * `nginx -t` does for a bad file).
  */
 #ifndef h2api__conf_h
 #define h2api__conf_h

@@ -909,6 +909,50 @@ START_TEST(test_http2_abuse_limits)
 }
 END_TEST
 
+/* A key counts as written when it is in the file, even with its default value; each upstream
+ * keeps its own record of what was written. */
+START_TEST(test_written_keys)
+{
+    h2api_conf_t *conf;
+    const h2api_conf_upstream_t *a, *b;
+
+    assert_refused(LISTEN "upstreams:\n  a:\n    base_url: http://a\n    max_connections: 4\n    max_keepalive_connections: 20\n",
+                   "FILE:6: upstreams.a: max_keepalive_connections (20) exceeds max_connections (4)");
+    assert_refused(LISTEN "upstreams:\n  a:\n    base_url: http://a\n    retry: {backoff_base_ms: 3000, backoff_cap_ms: 2000}\n",
+                   "FILE:5: upstreams.a: retry.backoff_cap_ms (2000) is below retry.backoff_base_ms (3000)");
+    assert_refused(LISTEN "upstreams:\n  a:\n    base_url: http://a\n    circuit_breaker:\n      base_open_ms: 20000\n"
+                          "      open_ms: 10000\n",
+                   "FILE:7: upstreams.a: circuit_breaker.open_ms (10000) is below circuit_breaker.base_open_ms (20000)");
+
+    conf = load_mem(LISTEN "upstreams:\n"
+                           "  a:\n"
+                           "    base_url: http://a\n"
+                           "    timeout_ms: 30000\n"
+                           "    first_byte_timeout_ms: 10000\n"
+                           "    max_keepalive_connections: 20\n"
+                           "  b:\n"
+                           "    base_url: http://b\n"
+                           "    timeout_ms: 20000\n"
+                           "    max_connections: 4\n");
+    ck_assert_msg(conf != NULL, "%s", errbuf);
+    a = h2api_conf_find_upstream(conf, "a");
+    b = h2api_conf_find_upstream(conf, "b");
+    ck_assert_uint_eq(a->first_byte_timeout_ms, 10000); /* written, though equal to its default */
+    ck_assert_uint_eq(b->first_byte_timeout_ms, 20000); /* left out in b: follows b's timeout_ms */
+    ck_assert_uint_eq(b->max_keepalive_connections, 4); /* written in a only: yields in b */
+    h2api_conf_free(conf);
+
+    /* the known keys of the mappings that the unknown_key case leaves out */
+    assert_refused(LISTEN "upstreams:\n  a:\n    base_url: http://a\n    rate_limit: {rps: 1}\n",
+                   "FILE:5: upstreams.a.rate_limit.rps: unknown key (known keys: requests_per_second, burst)");
+    assert_refused(LISTEN "upstreams:\n  a:\n    base_url: http://a\n    circuit_breaker: {open: 1}\n",
+                   "FILE:5: upstreams.a.circuit_breaker.open: unknown key (known keys: failures, base_open_ms, open_ms, "
+                   "half_open_calls)");
+    assert_refused("listen:\n  - address: 127.0.0.1:8000\n    tls: {cert: a, key: b, ca: c}\n",
+                   "FILE:3: listen[0].tls.ca: unknown key (known keys: cert, key)");
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     const unit_case_t cases[] = {
@@ -916,6 +960,7 @@ Suite *unit_suite(void)
         {"full", test_full},
         {"minimal", test_minimal},
         {"derived", test_derived},
+        {"written_keys", test_written_keys},
         {"sizes", test_sizes},
         {"http2_forms", test_http2_forms},
         {"http2_abuse_limits", test_http2_abuse_limits},
