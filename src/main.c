@@ -5,12 +5,7 @@
 #include "h2api.h"
 #include "routes/routes.h"
 
-static int setup(h2api_app_t *app, void *data)
-{
-    return h2api_routes_register(app);
-}
-
 int main(int argc, char **argv)
 {
-    return h2api_main(argc, argv, setup, NULL);
+    return h2api_main(argc, argv, h2api_routes_setup, NULL);
 }
