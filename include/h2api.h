@@ -287,7 +287,8 @@ typedef struct st_h2api_on_status_t {
  *   pool, rate limit, circuit breaker, 504 timeouts);
  * - an upstream status listed in `on_status`: that row;
  * - another non-2xx status: 502 "Upstream answered N" (" for NAME" when `name` is set);
- * - a 2xx answer without a JSON Content-Type: 502 "Upstream answered with no JSON" (" for NAME");
+ * - a 2xx answer without a JSON Content-Type: 502 "Upstream answered with no JSON" (" for NAME")
+ *   in a stage (its body would be spliced into JSON); h2api_relay passes it on as it came;
  * - a 2xx `[]` when H2API_EMPTY_LIST is listed: that row;
  * - else success: the body is the upstream's JSON, unparsed.
  */
@@ -364,7 +365,9 @@ int h2api_slot_int(h2api_stage_t *stage, size_t slot, const char *field, int64_t
 
 /**
  * One call, answered: a one-slot H2API_FAIL_FAST stage whose continuation sends the upstream's
- * JSON unchanged with `status`. Arguments as h2api_stage_call. @return 0 (the handler returns it).
+ * 2xx body unchanged with `status` (as a pass-through, whatever its Content-Type: it is not
+ * spliced into a document). Failures map through `leg`. Arguments as h2api_stage_call.
+ * @return 0 (the handler returns it).
  */
 int h2api_relay(h2api_request_t *r, const h2api_leg_t *leg, int status, const char *method, h2api_str_t body, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

@@ -35,6 +35,9 @@ struct st_h2api_stage_t {
     const char *answered_detail;
 };
 
+/* h2api_relay's private flag: a 2xx answer passes whatever its Content-Type (it is sent on unchanged, never spliced) */
+#define STAGE_ANY_BODY (1u << 31)
+
 static h2o_iovec_t request_id_name = {H2O_STRLIT("x-request-id")};
 static h2o_iovec_t content_type_name = {H2O_STRLIT("content-type")};
 
@@ -155,7 +158,7 @@ int h2api_slot_failure(h2api_stage_t *stage, size_t slot, const char **detail)
         *detail = h2api__pool_printf(stage->pool, "Upstream answered %d%s%s", upstream_status, for_name, name).base;
         return 502;
     }
-    if (!is_json(&result->res)) {
+    if ((stage->flags & STAGE_ANY_BODY) == 0 && !is_json(&result->res)) {
         *detail = h2api__pool_printf(stage->pool, "Upstream answered with no JSON%s%s", for_name, name).base;
         return 502;
     }
@@ -257,7 +260,7 @@ static void relay_done(h2api_request_t *r, h2api_stage_t *stage, void *data)
 
 int h2api_relay(h2api_request_t *r, const h2api_leg_t *leg, int status, const char *method, h2api_str_t body, const char *fmt, ...)
 {
-    h2api_stage_t *stage = h2api_stage(r, H2API_FAIL_FAST, relay_done, (void *)(intptr_t)status);
+    h2api_stage_t *stage = h2api_stage(r, H2API_FAIL_FAST | STAGE_ANY_BODY, relay_done, (void *)(intptr_t)status);
     va_list args;
     va_start(args, fmt);
     stage_vcall(stage, leg, method, body, fmt, args);
