@@ -387,13 +387,17 @@ void h2api_jsonb_object(h2api_jsonb_t *jb, const char *key);
 void h2api_jsonb_array(h2api_jsonb_t *jb, const char *key);
 /** Closes the innermost open object or array. */
 void h2api_jsonb_end(h2api_jsonb_t *jb);
-/** Splices `json` (a complete JSON value, e.g. an upstream body; not checked, copied) as member `key`. */
+/**
+ * Splices `json` (a complete JSON value, e.g. an upstream body; not checked) as member `key`.
+ * It is not copied until the text is joined: it must live as long as the request (slot bodies,
+ * h2api_body items and literals do).
+ */
 void h2api_jsonb_raw(h2api_jsonb_t *jb, const char *key, h2api_str_t json);
 /** Writes `value` (NUL-terminated UTF-8) as a JSON string, escaped per RFC 8259 §7. */
 void h2api_jsonb_str(h2api_jsonb_t *jb, const char *key, const char *value);
 /** Writes an integer. */
 void h2api_jsonb_int(h2api_jsonb_t *jb, const char *key, int64_t value);
-/** The text written so far (valid for the pool's life; grows invalidate earlier views). */
+/** The text written so far, joined into one piece of the request's pool (valid for the request's life). */
 h2api_str_t h2api_jsonb_text(h2api_jsonb_t *jb);
 /** Sends the finished document with `status` (as h2api_send_json, without a copy). Every container must be closed. */
 void h2api_send_jsonb(h2api_request_t *r, int status, h2api_jsonb_t *jb);

@@ -60,10 +60,12 @@ int h2api__route_check(const h2api_route_t *route)
         return -EINVAL;
     }
     h2api_router_init(&router);
-    if (h2api_router_add(&router, route->methods, route->pattern, NULL) == 0) {
+    if ((ret = h2api_router_add(&router, route->methods, route->pattern, NULL)) != 0) {
+        report(route, "%s", "bad methods or a malformed pattern (router.h gives the syntax)");
+    } else {
         for (size_t i = 0; i != H2API_ROUTE_MAX_PARAMS && route->params[i] != NULL && ret == 0; ++i)
             ret = check_param(route, router.routes, route->params[i]);
-    } /* else h2api_app_add_route refuses the pattern with the router's own error */
+    }
     h2api_router_dispose(&router);
     return ret;
 }

@@ -14,7 +14,7 @@
 /**
  * Checks `route` against its own pattern (h2api_app_add_routes' contract): every `.params`
  * handle names a parameter of the pattern with its converter; a list body has a model.
- * @return 0, or -EINVAL with the reason on stderr (a bad pattern is left to the router's own check).
+ * @return 0, or -EINVAL with the reason on stderr (a bad pattern or methods included: the router's own -EINVAL).
  */
 int h2api__route_check(const h2api_route_t *route);
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <jansson.h>
 #include "api.h"
 #include "app.h"
@@ -19,6 +20,9 @@ typedef struct st_h2api_stage_slot_t {
     const h2api_leg_t *leg;
     h2api_call_req_t creq;
     json_t **doc; /* parsed by h2api_slot_int, released when the pool goes */
+    int mapped;   /* `status` and `detail` hold the outcome through the leg (once the slot is over) */
+    int status;
+    const char *detail;
 } h2api_stage_slot_t;
 
 struct st_h2api_stage_t {
@@ -43,12 +47,17 @@ static h2o_iovec_t content_type_name = {H2O_STRLIT("content-type")};
 
 h2o_iovec_t h2api__pool_vprintf(h2o_mem_pool_t *pool, const char *fmt, va_list args)
 {
+    char small[256]; /* one pass for the usual path or detail; a second only for longer text */
     va_list copy;
     va_copy(copy, args);
-    int len = vsnprintf(NULL, 0, fmt, copy);
+    int len = vsnprintf(small, sizeof(small), fmt, copy);
     va_end(copy);
     char *buf = h2o_mem_alloc_pool(pool, len + 1);
-    vsnprintf(buf, len + 1, fmt, args);
+    if ((size_t)len < sizeof(small)) {
+        memcpy(buf, small, len + 1);
+    } else {
+        vsnprintf(buf, len + 1, fmt, args);
+    }
     return h2o_iovec_init(buf, len);
 }
 
@@ -132,7 +141,7 @@ static const h2api_on_status_t *find_rule(const h2api_leg_t *leg, int upstream_s
     return NULL;
 }
 
-int h2api_slot_failure(h2api_stage_t *stage, size_t slot, const char **detail)
+static int map_outcome(h2api_stage_t *stage, size_t slot, const char **detail)
 {
     const h2api_leg_t *leg = stage->slots.entries[slot].leg;
     const h2api_gather_result_t *result = h2api_gather_result(stage->gather, slot);
@@ -167,6 +176,17 @@ int h2api_slot_failure(h2api_stage_t *stage, size_t slot, const char **detail)
         return rule->status;
     }
     return 0;
+}
+
+int h2api_slot_failure(h2api_stage_t *stage, size_t slot, const char **detail)
+{
+    h2api_stage_slot_t *s = stage->slots.entries + slot;
+    if (!s->mapped) {
+        s->status = map_outcome(stage, slot, &s->detail);
+        s->mapped = h2api_gather_result(stage->gather, slot)->state != H2API_GATHER_PENDING;
+    }
+    *detail = s->detail;
+    return s->status;
 }
 
 static void on_gather_done(h2api_gather_t *gather, void *_stage)

@@ -355,6 +355,7 @@ START_TEST(route_rows_checked_at_registration)
     static const h2api_route_t unknown_converter[] = {{H2API_METHOD_GET, "/v1/q/{post_id:int}", handler, "x", .params = {&odd}}};
     static const h2api_route_t list_without_model[] = {
         {H2API_METHOD_POST, "/b", handler, "x", .body = {NULL, H2API_BODY_LIST, 1, 2}}};
+    static const h2api_route_t malformed[] = {{H2API_METHOD_GET, "/v1/{unterminated", handler, "x"}};
     h2api_app_t *app = h2api_app_create(conf);
     size_t num_routes;
 
@@ -363,6 +364,7 @@ START_TEST(route_rows_checked_at_registration)
     ck_assert_int_eq(H2API_ADD_ROUTES(app, other_converter), -EINVAL);
     ck_assert_int_eq(H2API_ADD_ROUTES(app, unknown_converter), -EINVAL);
     ck_assert_int_eq(H2API_ADD_ROUTES(app, list_without_model), -EINVAL);
+    ck_assert_int_eq(H2API_ADD_ROUTES(app, malformed), -EINVAL);
     ck_assert_int_eq(H2API_ADD_ROUTES(app, good), -EEXIST); /* the router's own check still runs */
     h2api_app_routes(app, &num_routes);
     ck_assert_uint_eq(num_routes, 2); /* refused rows are not registered */
