@@ -18,7 +18,7 @@ FROM ${DEBIAN_IMAGE} AS build
 # The Debian packages of BUILD_PKGS in scripts/dev (check is needed by ./configure too).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        build-essential autoconf automake pkg-config \
+        build-essential autoconf automake libtool pkg-config \
         libh2o-dev libuv1-dev libssl-dev libnghttp2-dev check libyaml-dev libjansson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

@@ -15,7 +15,14 @@
  *   one libh2o 2.2.5 has already read whole (capped by limits.max_body_bytes).
  */
 #include <string.h>
+#include "app.h"
+#include "client/upstream.h"
+#include "router.h"
 #include "routes.h"
+
+/* A streaming handler: it uses h2o and the outbound client directly, beside the public API. */
+
+static const h2api_path_param_t path_param = H2API_PATH_PATH("path");
 
 typedef struct st_proxy_t {
     h2o_generator_t super; /* first: h2o hands it back to proceed / stop */
@@ -36,7 +43,8 @@ static h2o_iovec_t request_id_name = {H2O_STRLIT("x-request-id")};
 /* 1 if `name` must not cross the proxy: hop-by-hop, or listed in the message's Connection header. */
 static int is_hop_by_hop(const h2o_iovec_t *name, h2o_iovec_t connection)
 {
-    static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"};
+    static const char *const hop[] = {"connection", "keep-alive",        "proxy-connection", "te",
+                                      "trailer",    "transfer-encoding", "upgrade"};
     for (size_t i = 0; i != sizeof(hop) / sizeof(hop[0]); ++i)
         if (h2o_memis(name->base, name->len, hop[i], strlen(hop[i])))
             return 1;
@@ -90,7 +98,7 @@ static void on_upstream_head(void *data, h2api_call_t *call, const char *errstr,
         return; /* answered 499 already: the call is cancelled when the request is disposed of */
     if (errstr != NULL) {
         p->finished = 1;
-        routes_send_call_error(p->r, errstr);
+        h2api_send_error(p->r, h2api_client_error_status(errstr), h2api_client_error_detail(errstr));
         return;
     }
     req->res.status = res->status;
@@ -186,9 +194,9 @@ static size_t build_request_headers(h2api_request_t *r, h2o_header_t **out)
 
     /* X-Forwarded-For: the chain so far, then the peer that connected to us */
     h2o_iovec_t peer_iov = h2api_request_peer_address(r);
-    headers[n++] = (h2o_header_t){.name = &xff_name,
-                                  .value = xff_prev.base != NULL ? h2o_concat(pool, xff_prev, h2o_iovec_init(H2O_STRLIT(", ")), peer_iov)
-                                                                 : peer_iov};
+    headers[n++] = (h2o_header_t){
+        .name = &xff_name,
+        .value = xff_prev.base != NULL ? h2o_concat(pool, xff_prev, h2o_iovec_init(H2O_STRLIT(", ")), peer_iov) : peer_iov};
     headers[n++] = (h2o_header_t){.name = &xfp_name, .value = req->scheme->name};
     headers[n++] = (h2o_header_t){.name = &xfh_name, .value = req->authority};
     headers[n++] = (h2o_header_t){.name = &via_name,
@@ -205,13 +213,16 @@ static int proxy_any(h2api_request_t *r)
     /* forward the path as the client encoded it: the part after "/proxy", with the query */
     static const size_t prefix_len = sizeof("/proxy") - 1;
     h2o_iovec_t path = h2o_iovec_init(req->path.base + prefix_len, req->path.len - prefix_len);
-    if (!h2api_path_is_forwardable(h2api_request_param(r, "path")->value, path.base, path.len)) {
+    if (!h2api_path_is_forwardable(h2api_path_str(r, &path_param).base, path.base, path.len)) {
         h2api_send_error(r, 400, "Invalid proxy path: it must stay under the upstream's base path, in RFC 3986 characters");
         return 0;
     }
-    h2api_upstream_t *up = routes_upstream(r);
-    if (up == NULL)
+    h2api_client_t *client = h2api_worker_resource(r->worker, "client");
+    h2api_upstream_t *up = client != NULL ? h2api_client_upstream(client, NULL) : NULL;
+    if (up == NULL) {
+        h2api_send_error(r, 503, "No upstream is configured");
         return 0;
+    }
 
     proxy_t *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_proxy_dispose);
     *p = (proxy_t){.super = {on_proceed, on_stop}, .r = r};
@@ -226,10 +237,11 @@ static int proxy_any(h2api_request_t *r)
 }
 
 static const h2api_route_t proxy_routes[] = {
-    {H2API_METHOD_ALL, "/proxy/{path:path}", proxy_any, "Streaming pass-through to the default upstream", NULL},
+    {H2API_METHOD_ALL, "/proxy/{path:path}", proxy_any, "Streaming pass-through to the default upstream", .tags = {"proxy"},
+     .params = {&path_param}},
 };
 
 int routes_proxy_register(h2api_app_t *app)
 {
-    return h2api_app_add_routes(app, proxy_routes, sizeof(proxy_routes) / sizeof(proxy_routes[0]));
+    return H2API_ADD_ROUTES(app, proxy_routes);
 }

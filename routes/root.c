@@ -9,10 +9,10 @@ static int root_get(h2api_request_t *r)
 }
 
 static const h2api_route_t root_routes[] = {
-    {H2API_METHOD_GET, "/", root_get, "Welcome document with the API versions", NULL},
+    {H2API_METHOD_GET, "/", root_get, "Welcome document with the API versions", .tags = {"root"}},
 };
 
 int routes_root_register(h2api_app_t *app)
 {
-    return h2api_app_add_routes(app, root_routes, sizeof(root_routes) / sizeof(root_routes[0]));
+    return H2API_ADD_ROUTES(app, root_routes);
 }

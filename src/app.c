@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "api.h"
 #include "app_internal.h"
 #include "json.h"
 #include "worker.h"
@@ -60,7 +63,8 @@ const h2api_conf_t *h2api_app_conf(h2api_app_t *app)
 int h2api_app_add_route(h2api_app_t *app, const h2api_route_t *route)
 {
     int ret;
-    if ((ret = h2api_router_add(&app->router, route->methods, route->pattern, (void *)route)) != 0)
+    if ((ret = h2api__route_check(route)) != 0 ||
+        (ret = h2api_router_add(&app->router, route->methods, route->pattern, (void *)route)) != 0)
         return ret;
     app->routes = h2o_mem_realloc(app->routes, sizeof(*app->routes) * (app->num_routes + 1));
     app->routes[app->num_routes++] = route;
@@ -285,6 +289,8 @@ void h2api_send_error_req(h2o_req_t *req, int status, const char *detail)
 
 void h2api_send_error(h2api_request_t *r, int status, const char *detail)
 {
+    if (status == 503) /* our own limits (pool, rate limit, breaker) clear within about a second */
+        h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
     h2api_send_error_req(r->req, status, detail);
 }
 
@@ -317,7 +323,7 @@ h2o_iovec_t h2api_request_body(h2api_request_t *r)
 {
     h2o_req_t *req = r->req;
     h2o_iovec_t body = req->entity.base != NULL ? req->entity : h2o_iovec_init("", 0);
-    if (body.len == 0 || r->route == NULL || r->route->body_schema == NULL)
+    if (body.len == 0 || r->route == NULL || r->route->body.model == NULL)
         return body;
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     if (i < 0 || req->headers.entries[i].value.len == 0 || is_json_media_type(req->headers.entries[i].value))

@@ -14,26 +14,11 @@
 #include "conf.h"
 #include "router.h"
 #include "reqid.h"
+#include "../include/h2api.h" /* the public half: route rows, handlers, lifespan hooks, answers */
 
 typedef struct st_h2api_app_t h2api_app_t;
 typedef struct st_h2api_worker_t h2api_worker_t;
 typedef struct st_h2api_request_t h2api_request_t;
-
-/**
- * A route handler. Runs on the worker's loop. It must answer exactly once, now or later
- * (h2api_send_json, h2api_send_error, or h2o_start_response/h2o_send for streaming).
- * Returning non-zero answers 500 {"detail":"Internal Server Error"} if nothing was sent.
- */
-typedef int (*h2api_handler_cb)(h2api_request_t *r);
-
-/** A route: `{methods, pattern, handler, summary}`; declared in routes/ and kept for OpenAPI. */
-typedef struct st_h2api_route_t {
-    unsigned methods;    /* H2API_METHOD_* bits */
-    const char *pattern; /* e.g. "/v1/posts/{post_id:int}" */
-    h2api_handler_cb handler;
-    const char *summary;     /* one line for docs; may be NULL */
-    const char *body_schema; /* JSON Schema text of the body, or NULL; set: a JSON body (see h2api_request_body) */
-} h2api_route_t;
 
 /** The request object a handler receives; lives in req->pool. */
 struct st_h2api_request_t {
@@ -46,13 +31,6 @@ struct st_h2api_request_t {
     int client_gone;               /* the HTTP/1.1 client closed its connection: answered 499, work cancelled */
     struct st_h2api_conn_t *_conn; /* the accepted connection it came on (server.c), or NULL */
 };
-
-/**
- * A lifespan hook. `worker` is NULL for process-wide hooks. Startup hooks return 0, or a
- * negative errno to stop the server (with `errbuf` holding the reason); shutdown hook
- * results are ignored.
- */
-typedef int (*h2api_lifespan_cb)(h2api_app_t *app, h2api_worker_t *worker, void *data, char *errbuf, size_t errlen);
 
 /** Creates an app bound to `conf` (borrowed, must outlive the app). */
 h2api_app_t *h2api_app_create(const h2api_conf_t *conf);
@@ -69,9 +47,6 @@ const h2api_conf_t *h2api_app_conf(h2api_app_t *app);
  */
 int h2api_app_add_route(h2api_app_t *app, const h2api_route_t *route);
 
-/** Registers `num_routes` routes of the array `routes` (static storage); stops at the first error. */
-int h2api_app_add_routes(h2api_app_t *app, const h2api_route_t *routes, size_t num_routes);
-
 /**
  * Marks `app` as an upstream of the server's own app (the embedded demo): during the drain its
  * listener stays open, so that requests still in flight can reach it, and its requests are
@@ -81,14 +56,6 @@ void h2api_app_mark_internal_upstream(h2api_app_t *app);
 
 /** The route table, in registration order (for OpenAPI and tests). */
 const h2api_route_t *const *h2api_app_routes(h2api_app_t *app, size_t *num_routes);
-
-/**
- * Registers lifespan hooks. `per_worker` 0: once per process, on the main thread before
- * workers start (startup) / after they stop (shutdown). `per_worker` 1: once per worker, on the
- * worker's thread, before it accepts (startup) / after it drained (shutdown). Startup hooks
- * run in registration order, shutdown hooks in reverse. Either hook may be NULL.
- */
-void h2api_app_on_lifespan(h2api_app_t *app, int per_worker, h2api_lifespan_cb startup, h2api_lifespan_cb shutdown, void *data);
 
 /** Runs the process-wide startup hooks; on failure runs the shutdown hooks of those that succeeded. */
 int h2api_app_startup(h2api_app_t *app, char *errbuf, size_t errlen);
@@ -129,12 +96,6 @@ void *h2api_worker_resource(h2api_worker_t *worker, const char *name);
 /* ---- request helpers ---- */
 
 /**
- * Sends `body` (`len` bytes of JSON, copied into req->pool unless it is static) with
- * Content-Type application/json and a Content-Length.
- */
-void h2api_send_json(h2api_request_t *r, int status, const char *body, size_t len);
-
-/**
  * Sends `body` as JSON without copying it: it must live until the response is sent (in
  * req->pool, or static storage such as prebuilt data that outlives every request).
  */
@@ -142,9 +103,6 @@ void h2api_send_json_nocopy(h2api_request_t *r, int status, h2o_iovec_t body);
 
 /** The reason phrase of `status` (RFC 9110 §15), e.g. "Not Found"; a class phrase for others. Static. */
 const char *h2api_status_reason(int status);
-
-/** Sends `{"detail": detail}` with `status`; `detail` is JSON-escaped. */
-void h2api_send_error(h2api_request_t *r, int status, const char *detail);
 
 /**
  * Same as h2api_send_error for a bare h2o request (used where no h2api_request_t exists, e.g.
@@ -156,7 +114,7 @@ void h2api_send_error_req(h2o_req_t *req, int status, const char *detail);
  * Returns the request body. h2o 2.2.5 buffers it whole before the handler runs and refuses
  * bodies over limits.max_body_bytes with 413 (made JSON by the app's error filter).
  *
- * For a route with a JSON body model (`body_schema` set), the body is JSON text only when the
+ * For a route with a JSON body model (`.body.model` set), the body is JSON text only when the
  * request says Content-Type application/json or application/<anything>+json (any case, parameters
  * ignored) or says no Content-Type at all, as FastAPI decides (fastapi/routing.py,
  * get_request_handler). Any other type (text/plain, a form) returns the body as a JSON string

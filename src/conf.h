@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "log.h" /* h2api_log_level_t */
 
 #define H2API_CONF_MAX_LISTENS 16
 #define H2API_CONF_MAX_UPSTREAMS 16
@@ -26,13 +27,6 @@ typedef enum en_h2api_http2_mode_t {
     H2API_HTTP2_ON,      /* h2 over TLS, or h2c with prior knowledge on cleartext */
     H2API_HTTP2_AUTO     /* ALPN on TLS, HTTP/1.1 on cleartext */
 } h2api_http2_mode_t;
-
-typedef enum en_h2api_log_level_t {
-    H2API_LOG_ERROR = 0,
-    H2API_LOG_WARN,
-    H2API_LOG_INFO,
-    H2API_LOG_DEBUG
-} h2api_log_level_t;
 
 /** One `listen` entry: `host:port` (IPv6 as `[::1]:8000`), optionally TLS. */
 typedef struct st_h2api_conf_listen_t {

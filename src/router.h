@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../include/h2api.h"
 
 #define H2API_ROUTER_MAX_SEGMENTS 16
 #define H2API_ROUTER_MAX_PARAMS 8
@@ -21,17 +22,7 @@
 /* Room for the Allow text of every method ("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS") and its NUL. */
 #define H2API_METHODS_ALLOW_BUF_BYTES 48
 
-/* Methods as a bit set, so one route can serve several. */
-enum {
-    H2API_METHOD_GET = 1 << 0,
-    H2API_METHOD_HEAD = 1 << 1,
-    H2API_METHOD_POST = 1 << 2,
-    H2API_METHOD_PUT = 1 << 3,
-    H2API_METHOD_PATCH = 1 << 4,
-    H2API_METHOD_DELETE = 1 << 5,
-    H2API_METHOD_OPTIONS = 1 << 6,
-    H2API_METHOD_ALL = (1 << 7) - 1
-};
+/* The H2API_METHOD_* bits are public (include/h2api.h): route rows use them. */
 
 typedef enum en_h2api_param_type_t { H2API_PARAM_STR = 0, H2API_PARAM_INT, H2API_PARAM_PATH } h2api_param_type_t;
 

@@ -8,6 +8,7 @@
 #include <h2o.h>
 #include "app.h"
 #include "conf.h"
+#include "log.h"
 
 typedef struct st_h2api_server_t h2api_server_t;
 
@@ -37,11 +38,5 @@ int h2api_server_run(h2api_server_t *server, char *errbuf, size_t errlen);
 
 /** Frees the server (after h2api_server_run returned). */
 void h2api_server_destroy(h2api_server_t *server);
-
-/** Logs to stderr at `level` if the configured level allows it (thread-safe, one line). */
-void h2api_log(h2api_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/** Sets the level h2api_log filters with (from conf->log.level). */
-void h2api_log_set_level(h2api_log_level_t level);
 
 #endif

@@ -16,24 +16,9 @@
 #include <stddef.h>
 #include <jansson.h>
 #include <h2o.h>
+#include "../include/h2api.h"
 
-typedef enum en_h2api_field_type_t { H2API_FIELD_STR = 0, H2API_FIELD_INT, H2API_FIELD_BOOL } h2api_field_type_t;
-
-typedef struct st_h2api_field_t {
-    const char *name;
-    h2api_field_type_t type;
-    int required;             /* 0: optional, `default_json` used when absent */
-    const char *default_json; /* JSON text of the default, e.g. "false"; NULL = omitted when absent */
-    size_t min_length;        /* STR: Field(min_length=...) in characters; 0 = none */
-    int has_ge;               /* INT: Field(ge=...) */
-    long long ge;
-} h2api_field_t;
-
-typedef struct st_h2api_model_t {
-    const char *name; /* for messages and docs, e.g. "PostCreate" */
-    const h2api_field_t *fields;
-    size_t num_fields;
-} h2api_model_t;
+/* h2api_field_t and h2api_model_t, the body models routes declare, are public (include/h2api.h). */
 
 /**
  * Parses `body` as JSON (RFC 8259, any value at the top). On a syntax error appends pydantic's

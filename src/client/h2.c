@@ -45,7 +45,7 @@
 #include <string.h>
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
-#include "server.h"
+#include "log.h"
 #include "client/internal.h"
 
 /*

@@ -27,8 +27,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <openssl/ssl.h>
-#include "app.h"
-#include "server.h"
 #include "client/internal.h"
 
 const char h2api_err_connect[] = "upstream connect error";
@@ -985,24 +983,4 @@ void h2api_upstream_get_stats(h2api_upstream_t *up, h2api_upstream_stats_t *stat
     stats->connections_open = up->transport->num_connections(up);
     stats->breaker_open = up->breaker.open_until_ms != 0;
     stats->transport = up->transport->name;
-}
-
-int h2api_client_worker_startup(h2api_app_t *app, h2api_worker_t *worker, void *data, char *errbuf, size_t errlen)
-{
-    h2api_client_t *client =
-        h2api_client_create(h2api_worker_ctx(worker), h2api_app_conf(app), h2api_worker_count(worker), errbuf, errlen);
-    if (client == NULL)
-        return -EINVAL;
-    h2api_worker_set_resource(worker, "client", client);
-    return 0;
-}
-
-int h2api_client_worker_shutdown(h2api_app_t *app, h2api_worker_t *worker, void *data, char *errbuf, size_t errlen)
-{
-    h2api_client_t *client = h2api_worker_resource(worker, "client");
-    if (client != NULL) {
-        h2api_worker_set_resource(worker, "client", NULL);
-        h2api_client_destroy(client);
-    }
-    return 0;
 }

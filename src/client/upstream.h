@@ -102,19 +102,6 @@ h2api_client_t *h2api_client_create(h2o_context_t *ctx, const h2api_conf_t *conf
  */
 void h2api_client_destroy(h2api_client_t *client);
 
-/**
- * Lifespan hooks that give every worker its client (the httpx.AsyncClient of FastAPI's lifespan):
- * the startup hook creates it on the worker's loop and stores it as the worker resource
- * "client"; the shutdown hook destroys it. Register them with
- * h2api_app_on_lifespan(app, 1, h2api_client_worker_startup, h2api_client_worker_shutdown, NULL).
- */
-struct st_h2api_app_t;
-struct st_h2api_worker_t;
-int h2api_client_worker_startup(struct st_h2api_app_t *app, struct st_h2api_worker_t *worker, void *data, char *errbuf,
-                                size_t errlen);
-int h2api_client_worker_shutdown(struct st_h2api_app_t *app, struct st_h2api_worker_t *worker, void *data, char *errbuf,
-                                 size_t errlen);
-
 /** Returns the upstream named `name` (NULL: the default upstream), or NULL if there is none. */
 h2api_upstream_t *h2api_client_upstream(h2api_client_t *client, const char *name);
 
