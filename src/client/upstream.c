@@ -40,7 +40,6 @@ const char h2api_err_protocol[] = "upstream protocol error";
 const char h2api_err_body_too_large[] = "upstream response too large";
 const char h2api_err_circuit_open[] = "upstream circuit open";
 const char h2api_err_rate_limited[] = "upstream rate limited";
-const char h2api_err_cancelled[] = "upstream call cancelled";
 
 /* Calls that may wait for a connection, per upstream per worker, beyond which they fail at once. */
 #define H2API_UPSTREAM_MAX_QUEUE 4096
@@ -62,7 +61,6 @@ static const struct {
     {h2api_err_body_too_large, 502, 0, "The upstream response is too large"},
     {h2api_err_circuit_open, 503, 0, "The upstream is unavailable (circuit open)"},
     {h2api_err_rate_limited, 503, 0, "The upstream rate limit is reached"},
-    {h2api_err_cancelled, 499, 0, "Cancelled"},
 };
 
 static size_t error_index(const char *errstr)
@@ -788,8 +786,8 @@ static void submit(h2api_call_t *call)
     }
 }
 
-int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb, void *data,
-                        h2api_call_t **callp)
+void h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb, void *data,
+                         h2api_call_t **callp)
 {
     h2api_call_t *call = create_call(up, pool, creq);
     call->done_cb = cb;
@@ -797,11 +795,10 @@ int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_
     if (callp != NULL)
         *callp = call;
     submit(call);
-    return 0;
 }
 
-int h2api_upstream_call_stream(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq,
-                               const h2api_stream_cbs_t *cbs, void *data, h2api_call_t **callp)
+void h2api_upstream_call_stream(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq,
+                                const h2api_stream_cbs_t *cbs, void *data, h2api_call_t **callp)
 {
     h2api_call_t *call = create_call(up, pool, creq);
     call->stream = cbs;
@@ -809,7 +806,6 @@ int h2api_upstream_call_stream(h2api_upstream_t *up, h2o_mem_pool_t *pool, const
     if (callp != NULL)
         *callp = call;
     submit(call);
-    return 0;
 }
 
 void h2api_call_cancel(h2api_call_t *call)

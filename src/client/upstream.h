@@ -30,7 +30,6 @@ extern const char h2api_err_protocol[];           /* 502: malformed response, co
 extern const char h2api_err_body_too_large[];     /* 502: response body over max_response_bytes */
 extern const char h2api_err_circuit_open[];       /* 503 */
 extern const char h2api_err_rate_limited[];       /* 503 */
-extern const char h2api_err_cancelled[];          /* never reaches a callback: the downstream request is gone */
 
 /**
  * Maps an error constant to the downstream status a handler answers with: 502 (bad gateway),
@@ -119,10 +118,10 @@ const h2api_conf_upstream_t *h2api_upstream_conf(h2api_upstream_t *up);
  * @param pool   owner of the call and of every byte of the response (normally &req->pool);
  *               disposing of it cancels the call and `cb` is never called
  * @param callp  if not NULL, receives the call handle (for h2api_call_cancel), valid until `cb` runs
- * @return 0: the call is started (allocation failure aborts; every other failure comes through `cb`).
+ * The call always starts: allocation failure aborts, and every other failure comes through `cb`.
  */
-int h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb, void *data,
-                        h2api_call_t **callp);
+void h2api_upstream_call(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq, h2api_call_done_cb cb, void *data,
+                         h2api_call_t **callp);
 
 /**
  * Cancels a call before its completion: its attempt is aborted (the HTTP/1.1 connection closed,
@@ -134,8 +133,8 @@ void h2api_call_cancel(h2api_call_t *call);
  * Same as h2api_upstream_call, in streaming mode. Retries happen only before on_head.
  * @param cbs  static storage
  */
-int h2api_upstream_call_stream(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq,
-                               const h2api_stream_cbs_t *cbs, void *data, h2api_call_t **callp);
+void h2api_upstream_call_stream(h2api_upstream_t *up, h2o_mem_pool_t *pool, const h2api_call_req_t *creq,
+                                const h2api_stream_cbs_t *cbs, void *data, h2api_call_t **callp);
 
 /** Streaming: the consumer is done with the last chunk; read the next one. */
 void h2api_call_proceed(h2api_call_t *call);
