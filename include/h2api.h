@@ -225,7 +225,9 @@ int h2api_app_add_routes(h2api_app_t *app, const h2api_route_t *routes, size_t n
  */
 int64_t h2api_path_int(h2api_request_t *r, const h2api_path_param_t *param);
 
-/** The percent-decoded value of the str or path parameter `param` (NUL-terminated; in the request). Same rules as h2api_path_int.
+/**
+ * The percent-decoded value of the str or path parameter `param`, NUL-terminated, valid for the
+ * request's life. Same rules as h2api_path_int.
  */
 h2api_str_t h2api_path_str(h2api_request_t *r, const h2api_path_param_t *param);
 
